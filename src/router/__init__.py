@@ -1,0 +1,105 @@
+"""router: decide, per LLM API call, whether to stream the answer or fetch it whole, then run it.
+
+The public surface is listed in `__all__` (a test keeps it complete and sorted).
+"""
+
+from __future__ import annotations
+
+from router.completion import (
+    Attempt,
+    Choice,
+    Completion,
+    FunctionCall,
+    Message,
+    Status,
+    Timings,
+    ToolCall,
+    Usage,
+)
+from router.errors import (
+    AnswerRefused,
+    CallCancelled,
+    CallError,
+    CallTimeout,
+    ConfigurationError,
+    ConnectionFailed,
+    ConnectTimeout,
+    Diagnostic,
+    EventTooLarge,
+    FirstTokenTimeout,
+    HookFailed,
+    IdleTimeout,
+    IncompleteAnswer,
+    IntentError,
+    MissingDependencyError,
+    PolicyError,
+    ProtocolError,
+    RouterError,
+    StreamFailed,
+    StreamInterrupted,
+    TotalTimeout,
+    UpstreamStatusError,
+    UsageError,
+    ValidationFailed,
+    ValidationIssue,
+)
+
+__version__ = "0.1.0"
+
+#: Public names whose modules are heavy (httpx, jsonschema, policy compilation): imported on
+#: first use, so that `import router` and the `router decide` path stay fast.
+_LAZY: dict[str, str] = {}
+
+
+def __getattr__(name: str) -> object:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'router' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+__all__ = [
+    "AnswerRefused",
+    "Attempt",
+    "CallCancelled",
+    "CallError",
+    "CallTimeout",
+    "Choice",
+    "Completion",
+    "ConfigurationError",
+    "ConnectTimeout",
+    "ConnectionFailed",
+    "Diagnostic",
+    "EventTooLarge",
+    "FirstTokenTimeout",
+    "FunctionCall",
+    "HookFailed",
+    "IdleTimeout",
+    "IncompleteAnswer",
+    "IntentError",
+    "Message",
+    "MissingDependencyError",
+    "PolicyError",
+    "ProtocolError",
+    "RouterError",
+    "Status",
+    "StreamFailed",
+    "StreamInterrupted",
+    "Timings",
+    "ToolCall",
+    "TotalTimeout",
+    "UpstreamStatusError",
+    "Usage",
+    "UsageError",
+    "ValidationFailed",
+    "ValidationIssue",
+    "__version__",
+]

@@ -1,0 +1,92 @@
+"""Entry point of the `router` command: parse arguments, run one command, return its exit code.
+
+Each command is a module of this package exposing `HELP` (one line), `configure(parser)` and
+`run(args) -> int`. Command modules import only the standard library at the top so that
+building the parser stays cheap; each imports what it needs inside `run()`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from router.cli.common import EXIT_USAGE, error_line
+
+#: command name -> module under router.cli, in the order `router --help` lists them.
+COMMANDS: dict[str, str] = {
+    "decide": "decide",
+    "check": "check",
+    "test": "test_cmd",
+    "diff": "diff",
+    "schema": "schema",
+    "replay": "replay",
+    "call": "call",
+    "simulate": "simulate",
+}
+
+
+def _load(module: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(f"router.cli.{module}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"router.cli.{module}":
+            return None
+        raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, one sub-parser per available command."""
+    parser = argparse.ArgumentParser(
+        prog="router",
+        description="Decide whether each LLM call streams or is fetched whole, and run it.",
+    )
+    from router import __version__
+
+    parser.add_argument("--version", action="version", version=f"router {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, module_name in COMMANDS.items():
+        module = _load(module_name)
+        if module is None:
+            continue
+        cmd = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.configure(cmd)
+        cmd.set_defaults(_run=module.run)
+    return parser
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Parse `argv`, run the command and return its exit code; errors become one stderr line."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    try:
+        code: int = args._run(args)
+        return code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`router decide big.jsonl | head`): not an error of ours.
+        sys.stderr.close()
+        return 0
+    except Exception as exc:  # the CLI never shows a traceback unless asked to
+        if os.environ.get("ROUTER_DEBUG"):
+            raise
+        from router.errors import UsageError
+
+        if isinstance(exc, UsageError):
+            error_line(str(exc))
+        else:
+            error_line(f"internal error: {type(exc).__name__}: {exc} (set ROUTER_DEBUG=1)")
+        return EXIT_USAGE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console-script entry point."""
+    return run(argv)

@@ -1,0 +1,1 @@
+"""Public test kit: a simulated OpenAI-compatible provider with faults on demand."""
