@@ -1,0 +1,52 @@
+"""Secrets never survive redaction, whatever carries them."""
+
+from __future__ import annotations
+
+import pytest
+
+from router.redact import REDACTED, is_secret_header, redact_headers, redact_text
+
+KEY = "sk-proj-abcdefghijklmnop1234"
+
+
+@pytest.mark.parametrize(
+    "name", ["Authorization", "authorization", "api-key", "API-Key", "x-api-key", "Cookie"]
+)
+def test_every_credential_header_is_redacted(name: str) -> None:
+    assert is_secret_header(name)
+    assert redact_headers({name: KEY, "Accept": "text/event-stream"}) == {
+        name: REDACTED,
+        "Accept": "text/event-stream",
+    }
+
+
+def test_headers_given_as_pairs() -> None:
+    assert redact_headers([("x-api-key", KEY)]) == {"x-api-key": REDACTED}
+
+
+def test_known_secret_values_are_removed_from_text() -> None:
+    text = redact_text("upstream echoed key my-azure-key-123 back", ["my-azure-key-123", None])
+    assert "my-azure-key-123" not in text
+    assert REDACTED in text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"Authorization: Bearer {KEY}",
+        f"Incorrect API key provided: {KEY}.",
+        "api-key: 0123456789abcdef",
+        '{"api_key": "0123456789abcdef"}',
+        "https://example.test/v1?api-key=0123456789abcdef&x=1",
+        "Authorization: Basic dXNlcjpwYXNz",
+    ],
+)
+def test_credential_shapes_are_removed_from_text(text: str) -> None:
+    out = redact_text(text)
+    assert REDACTED in out
+    for secret in (KEY, "0123456789abcdef", "dXNlcjpwYXNz"):
+        assert secret not in out
+
+
+def test_plain_text_is_untouched() -> None:
+    assert redact_text("the answer is 42, a skeptic asked") == "the answer is 42, a skeptic asked"
