@@ -48,7 +48,9 @@ __version__ = "0.1.0"
 
 #: Public names whose modules are heavy (httpx, jsonschema, policy compilation): imported on
 #: first use, so that `import router` and the `router decide` path stay fast.
-_LAZY: dict[str, str] = {}
+_LAZY: dict[str, str] = {
+    "Relay": "router.relay",
+}
 
 
 def __getattr__(name: str) -> object:
@@ -89,6 +91,7 @@ __all__ = [
     "MissingDependencyError",
     "PolicyError",
     "ProtocolError",
+    "Relay",
     "RouterError",
     "Status",
     "StreamFailed",
