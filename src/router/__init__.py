@@ -31,6 +31,7 @@ from router.errors import (
     IdleTimeout,
     IncompleteAnswer,
     IntentError,
+    InvalidSchema,
     MissingDependencyError,
     PolicyError,
     ProtocolError,
@@ -59,6 +60,9 @@ _LAZY: dict[str, str] = {
     "ValidateOptions": "router.decision",
     "load_policy": "router.policy",
     "Relay": "router.relay",
+    "SchemaValidator": "router.validation",
+    "compile_schema": "router.validation",
+    "validate_completion": "router.validation",
 }
 
 
@@ -98,6 +102,7 @@ __all__ = [
     "IncompleteAnswer",
     "Intent",
     "IntentError",
+    "InvalidSchema",
     "Message",
     "MissingDependencyError",
     "Options",
@@ -107,6 +112,7 @@ __all__ = [
     "Relay",
     "Retries",
     "RouterError",
+    "SchemaValidator",
     "Status",
     "StreamFailed",
     "StreamInterrupted",
@@ -122,5 +128,7 @@ __all__ = [
     "ValidationFailed",
     "ValidationIssue",
     "__version__",
+    "compile_schema",
     "load_policy",
+    "validate_completion",
 ]

@@ -40,6 +40,8 @@ class FunctionCall:
 
     name: str = ""
     arguments: str = ""
+    #: The decoded, validated arguments, set by validation (`router.validation`).
+    parsed_arguments: Any = None
 
 
 @dataclass(slots=True)
@@ -91,6 +93,8 @@ class Choice:
     message: Message = field(default_factory=Message)
     finish_reason: str | None = None
     logprobs: Any = None
+    #: The decoded, validated answer of this choice, set by validation.
+    parsed: Any = None
 
     def to_dict(self) -> dict[str, Any]:
         """The `chat.completion` shape of this choice."""
@@ -172,6 +176,8 @@ class Completion:
     attempts: list[Attempt] = field(default_factory=list)
     timings: Timings = field(default_factory=Timings)
     rate_limits: dict[str, str] = field(default_factory=dict)
+    #: Why the call ran in another mode than decided (e.g. usage needed, no stream_options).
+    mode_reason: str | None = None
 
     @property
     def text(self) -> str:

@@ -9,7 +9,8 @@ had been received and the attempts made)::
     │   ├── PolicyError               diagnostics: every problem, each with file:line:col
     │   ├── IntentError               field, allowed: a bad hint or intent value
     │   ├── ConfigurationError        a bad Router / provider configuration
-    │   └── MissingDependencyError    an optional extra is not installed
+    │   ├── MissingDependencyError    an optional extra is not installed
+    │   └── InvalidSchema             a JSON Schema (response format, tool parameters) is broken
     ├── ProtocolError                 bytes that break the wire format (pure parsers)
     │   └── EventTooLarge             a line or event over the decoder's limit
     └── CallError                     partial, attempts
@@ -56,6 +57,7 @@ __all__ = [
     "IdleTimeout",
     "IncompleteAnswer",
     "IntentError",
+    "InvalidSchema",
     "MissingDependencyError",
     "PolicyError",
     "ProtocolError",
@@ -148,6 +150,12 @@ class MissingDependencyError(UsageError, ImportError):
     """An optional extra is needed; the message says what to install."""
 
     code = "missing-dependency"
+
+
+class InvalidSchema(UsageError):
+    """A JSON Schema given to validate answers is itself broken, or needs a network fetch."""
+
+    code = "schema"
 
 
 # --- wire-format errors from the pure parsers ----------------------------------------------
@@ -260,13 +268,27 @@ class ValidationIssue:
     path: str
     message: str
     keyword: str | None = None
+    #: Which choice (of `n`) the issue is in, and which of its tool calls; None: the content.
+    choice: int | None = None
+    tool_call: int | None = None
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
+        if self.choice is None and self.tool_call is None:
+            return f"{self.path}: {self.message}"
+        where = [f"choice {self.choice}"] if self.choice is not None else []
+        if self.tool_call is not None:
+            where.append(f"tool call {self.tool_call}")
+        return f"[{', '.join(where)}] {self.path}: {self.message}"
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape used in CLI output and hooks."""
-        return {"path": self.path, "message": self.message, "keyword": self.keyword}
+        return {
+            "path": self.path,
+            "message": self.message,
+            "keyword": self.keyword,
+            "choice": self.choice,
+            "tool_call": self.tool_call,
+        }
 
 
 class ValidationFailed(CallError):

@@ -1,0 +1,265 @@
+"""JSON Schema validators, compiled once and cached, that report every issue with its path.
+
+The engine is `jsonschema-rs` (Rust, Draft 4 to 2020-12) where it agrees with the reference
+implementation, `jsonschema`, and `jsonschema` itself where it might not:
+
+- `pattern` and `multipleOf` run the reference's own logic inside the fast engine (see
+  `router.validation.keywords`);
+- a schema with `patternProperties` (a regex chosen by key, which a custom keyword cannot
+  override) or one the fast engine refuses to build is validated by the reference;
+- a document the fast engine cannot take (a string holding a lone surrogate, which `\\ud800`
+  in JSON produces) is validated by the reference.
+
+`format` is never asserted (as with `jsonschema.validate()`), and no `$ref` is ever fetched
+over the network: validation is pure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import threading
+import warnings
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any, Literal, cast
+
+import jsonschema
+import referencing.exceptions
+from jsonschema_specifications import REGISTRY as META_SCHEMAS  # type: ignore[import-untyped]
+
+from router.errors import InvalidSchema, ValidationFailed, ValidationIssue
+from router.validation.decode import parse_json
+from router.validation.keywords import FAITHFUL_KEYWORDS
+from router.validation.paths import json_path
+
+
+def _load_fast_engine() -> Any:
+    """`jsonschema_rs`, or None: without it every schema goes to the reference (slower, exact)."""
+    try:
+        return importlib.import_module("jsonschema_rs")
+    except ImportError:  # pragma: no cover - jsonschema-rs is a core dependency
+        return None
+
+
+_FAST_ENGINE = _load_fast_engine()
+
+__all__ = ["SchemaCache", "SchemaValidator", "canonical_json", "compile_schema", "summarize"]
+
+Engine = Literal["jsonschema-rs", "jsonschema"]
+
+#: Keywords that send a whole schema to the reference engine (see the module docstring).
+_REFERENCE_ONLY_KEYWORDS = frozenset({"patternProperties"})
+
+
+def canonical_json(schema: Mapping[str, Any] | bool) -> str:
+    """The schema as compact JSON with sorted keys: equal schemas give equal text."""
+    try:
+        return json.dumps(
+            schema, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        )
+    except (TypeError, ValueError) as exc:
+        raise InvalidSchema(f"the schema is not JSON data: {exc}") from None
+
+
+def _uses_keyword(node: Any, keywords: frozenset[str]) -> bool:
+    """Whether any object in the schema has one of `keywords` as a key (conservative)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            if not keywords.isdisjoint(current):
+                return True
+            stack.extend(current.values())
+        elif isinstance(current, list):
+            stack.extend(current)
+    return False
+
+
+def summarize(issues: list[ValidationIssue], *, limit: int = 3) -> str:
+    """A one-line account of the first few issues, for exception messages."""
+    shown = "; ".join(str(issue) for issue in issues[:limit])
+    more = len(issues) - limit
+    noun = "issue" if len(issues) == 1 else "issues"
+    return f"{len(issues)} {noun}: {shown}" + (f" (and {more} more)" if more > 0 else "")
+
+
+def _keyword_of(schema_path: Any) -> str | None:
+    for part in reversed(list(schema_path)):
+        if isinstance(part, str):
+            return part
+    return None
+
+
+class SchemaValidator:
+    """One JSON Schema, compiled once; judges documents exactly as `jsonschema` would.
+
+    Build it with `compile_schema` (which caches). `issues()` lists every problem with its
+    JSON path; `validate_json()` decodes and validates an answer in one step.
+    """
+
+    __slots__ = ("_fast", "_reference", "draft", "engine", "fingerprint", "schema")
+
+    def __init__(self, schema: Mapping[str, Any] | bool, *, canonical: str | None = None) -> None:
+        text = canonical if canonical is not None else canonical_json(schema)
+        #: A private copy, so that later changes to the caller's dict change nothing here.
+        self.schema: dict[str, Any] | bool = json.loads(text)
+        #: The SHA-256 of the canonical JSON text: a stable name for logs and caches.
+        self.fingerprint = hashlib.sha256(text.encode()).hexdigest()
+        self._reference = self._build_reference(self.schema)
+        self.draft: str = type(self._reference).__name__.removesuffix("Validator")
+        self._fast = self._build_fast(self.schema)
+        self.engine: Engine = "jsonschema" if self._fast is None else "jsonschema-rs"
+
+    @staticmethod
+    def _build_reference(schema: Any) -> Any:
+        if not isinstance(schema, dict | bool):
+            raise InvalidSchema(f"a schema is an object or a boolean, not {type(schema).__name__}")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # unknown $schema, regex FutureWarnings
+            cls = jsonschema.validators.validator_for(
+                schema, default=jsonschema.Draft202012Validator
+            )
+            try:
+                cls.check_schema(cast(Any, schema))  # a boolean schema is valid too
+            except jsonschema.SchemaError as exc:
+                where = json_path(exc.absolute_path)
+                raise InvalidSchema(f"invalid JSON Schema at {where}: {exc.message}") from None
+        # Only the meta-schemas are known: a remote `$ref` is an error, never a download.
+        return cls(schema, registry=META_SCHEMAS)
+
+    @staticmethod
+    def _build_fast(schema: dict[str, Any] | bool) -> Any:
+        if _FAST_ENGINE is None or _uses_keyword(schema, _REFERENCE_ONLY_KEYWORDS):
+            return None
+        try:
+            return _FAST_ENGINE.validator_for(
+                schema, validate_formats=False, keywords=FAITHFUL_KEYWORDS, offline=True
+            )
+        except Exception:  # anything it cannot build, the reference judges
+            return None
+
+    def __repr__(self) -> str:
+        return f"<SchemaValidator {self.draft} engine={self.engine} {self.fingerprint[:12]}>"
+
+    def is_valid(self, instance: Any) -> bool:
+        """Whether the document satisfies the schema (stops at the first problem)."""
+        if self._fast is not None:
+            try:
+                return bool(self._fast.is_valid(instance))
+            except UnicodeEncodeError:  # a lone surrogate: only Python can hold it
+                pass
+        return not self._reference_issues(instance, first_only=True)
+
+    def issues(self, instance: Any) -> list[ValidationIssue]:
+        """Every problem with the document, each with its JSON path; [] when it is valid."""
+        fast = self._fast
+        if fast is not None:
+            try:
+                if fast.is_valid(instance):
+                    return []
+                return [
+                    ValidationIssue(
+                        json_path(error.instance_path),
+                        error.message,
+                        _keyword_of(error.schema_path),
+                    )
+                    for error in fast.iter_errors(instance)
+                ]
+            except UnicodeEncodeError:
+                pass
+        return self._reference_issues(instance)
+
+    def _reference_issues(
+        self, instance: Any, *, first_only: bool = False
+    ) -> list[ValidationIssue]:
+        found = []
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)
+                for error in self._reference.iter_errors(instance):
+                    keyword = error.validator if isinstance(error.validator, str) else None
+                    found.append(
+                        ValidationIssue(json_path(error.absolute_path), error.message, keyword)
+                    )
+                    if first_only:
+                        break
+        except referencing.exceptions.Unresolvable as exc:
+            raise InvalidSchema(f"the schema has a $ref that cannot be resolved: {exc}") from None
+        return found
+
+    def validate(self, instance: Any, *, raw: str | None = None) -> Any:
+        """Return the document if it is valid, else raise `ValidationFailed` with every issue."""
+        found = self.issues(instance)
+        if found:
+            raise ValidationFailed(
+                "the answer does not match its schema: " + summarize(found),
+                issues=found,
+                raw=raw,
+            )
+        return instance
+
+    def validate_json(self, raw: str | bytes) -> Any:
+        """Decode a JSON answer and validate it; return the decoded document.
+
+        Raises `ValidationFailed` when the text is not JSON (with the position) or when the
+        document breaks the schema (with every issue and its path); `raw` keeps the text.
+        """
+        instance = parse_json(raw)
+        if self._fast is not None:
+            try:
+                if self._fast.is_valid(instance):
+                    return instance
+            except UnicodeEncodeError:
+                pass
+        text = raw if isinstance(raw, str) else raw.decode("utf-8")
+        return self.validate(instance, raw=text)
+
+
+class SchemaCache:
+    """A bounded, thread-safe LRU of compiled validators keyed by the schema's canonical JSON."""
+
+    def __init__(self, maxsize: int = 256) -> None:
+        if maxsize < 1:
+            raise ValueError("maxsize must be at least 1")
+        self.maxsize = maxsize
+        self._entries: OrderedDict[str, SchemaValidator] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, schema: Mapping[str, Any] | bool) -> SchemaValidator:
+        """The compiled validator for this schema, compiling it on first sight."""
+        key = canonical_json(schema)
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+                return found
+        # Compile outside the lock: two threads may both compile a new schema; one wins.
+        compiled = SchemaValidator(schema, canonical=key)
+        with self._lock:
+            self._entries[key] = compiled
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.maxsize:
+                self._entries.popitem(last=False)
+        return compiled
+
+    def clear(self) -> None:
+        """Forget every compiled validator."""
+        with self._lock:
+            self._entries.clear()
+
+
+_CACHE = SchemaCache()
+
+
+def compile_schema(schema: Mapping[str, Any] | bool) -> SchemaValidator:
+    """The compiled validator for a JSON Schema, from a process-wide cache of 256 schemas.
+
+    Equal schemas share one validator whatever their key order. Raises `InvalidSchema` when
+    the schema itself is broken (with the path of the problem inside it).
+    """
+    return _CACHE.get(schema)
