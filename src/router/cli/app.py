@@ -78,9 +78,14 @@ def run(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the CLI never shows a traceback unless asked to
         if os.environ.get("ROUTER_DEBUG"):
             raise
-        from router.errors import UsageError
+        from router.errors import PolicyError, UsageError
 
-        if isinstance(exc, UsageError):
+        if isinstance(exc, PolicyError) and exc.diagnostics:
+            # Policy problems keep the compiler's `file:line:col: error: message` shape,
+            # one line each, so that editors and terminals can jump to them.
+            for diagnostic in exc.diagnostics:
+                sys.stderr.write(f"{diagnostic}\n")
+        elif isinstance(exc, UsageError):
             error_line(str(exc))
         else:
             error_line(f"internal error: {type(exc).__name__}: {exc} (set ROUTER_DEBUG=1)")

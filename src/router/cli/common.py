@@ -71,3 +71,69 @@ def read_bytes(path: str) -> bytes:
         raise UsageError(f"{path}: permission denied", code="unreadable") from None
     except OSError as exc:
         raise UsageError(f"{path}: cannot read ({exc.strerror})", code="unreadable") from None
+
+
+def load_policy_argument(path: str | None) -> Any:
+    """The `Policy` a `--policy PATH` option names, or the bundled default for None.
+
+    An unreadable path is a `UsageError`; a policy with problems raises `PolicyError`
+    (every diagnostic located), which `router.cli.app` prints one per line with exit 2.
+    """
+    from router.policy import Policy, load_policy
+
+    if path is None:
+        return load_policy()
+    return Policy.from_text(read_text(path), source=path)
+
+
+def add_intent_options(parser: argparse.ArgumentParser) -> None:
+    """`--intent KEY=VALUE` (repeatable) and `--provider NAME`."""
+    parser.add_argument(
+        "--intent",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an intent hint, typed by its field (audience=user, expected_tokens=40, "
+        "labels.tenant=acme); repeatable; wins over what the request implies",
+    )
+    parser.add_argument(
+        "--provider",
+        metavar="NAME",
+        help="the provider the call would go to (the intent's `provider` field)",
+    )
+
+
+def merge_hints(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """`extra` over `base`; `labels` are merged key by key rather than replaced."""
+    merged = dict(base)
+    for name, value in extra.items():
+        old = merged.get(name)
+        if name == "labels" and isinstance(old, dict) and isinstance(value, dict):
+            merged[name] = {**old, **value}
+        else:
+            merged[name] = value
+    return merged
+
+
+def hints_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The hints given by `--intent` and `--provider`, typed by the intent's fields."""
+    from router.errors import IntentError, UsageError
+    from router.intent import parse_hint
+
+    hints: dict[str, Any] = {}
+    for pair in args.intent:
+        key, sep, text = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--intent expects KEY=VALUE, got {pair!r}", code="intent")
+        try:
+            name, value = parse_hint(key.strip(), text)
+        except IntentError as exc:
+            raise IntentError(
+                f"--intent {pair}: {exc}", field=exc.field, allowed=exc.allowed
+            ) from None
+        if name.startswith("labels."):
+            value, name = {name.removeprefix("labels."): value}, "labels"
+        hints = merge_hints(hints, {name: value})
+    if args.provider is not None:
+        hints = merge_hints(hints, {"provider": args.provider})
+    return hints
