@@ -88,16 +88,12 @@ class Policy:
         spec = parse_policy(text, source)
         diagnostics = list(spec.diagnostics)
         base = BUILTIN_SETTINGS.merged(spec.defaults)
-        diagnostics.extend(_check_merged(base, source, 1, 1, "defaults"))
         self.version: int = spec.version
         self.description: str = spec.description
         self.defaults: Outcome = _outcome(None, base)
         rules = []
         for index, rule_spec in enumerate(spec.rules):
             merged = base.merged(rule_spec.settings)
-            diagnostics.extend(
-                _check_merged(merged, source, rule_spec.line, rule_spec.column, rule_spec.name)
-            )
             rules.append(
                 Rule(
                     name=rule_spec.name,
@@ -196,28 +192,6 @@ class Policy:
 
     def __repr__(self) -> str:
         return f"<Policy {self.source!r} rules={len(self.rules)} sha256={self.sha256[:12]}>"
-
-
-def _check_merged(
-    merged: Settings, source: str, line: int, column: int, where: str
-) -> list[Diagnostic]:
-    """Problems only visible once options are merged (a rule's value against the defaults')."""
-    full = BUILTIN_SETTINGS.merged(merged)
-    out = []
-    assert full.backoff_initial is not None
-    assert full.backoff_max is not None
-    if full.backoff_initial > full.backoff_max:
-        out.append(
-            Diagnostic(
-                source,
-                line,
-                column,
-                f"{where}: retries.backoff.initial ({full.backoff_initial:g}s) is more than "
-                f"backoff.max ({full.backoff_max:g}s): raise max or lower initial",
-                code="range",
-            )
-        )
-    return out
 
 
 def default_policy_path() -> Path:

@@ -20,7 +20,16 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from router.errors import Diagnostic
 from router.intent import FIELDS, did_you_mean
 from router.policy import grammar as g
-from router.policy.ir import AllOf, AnyOf, Condition, Not, Operator, Predicate, Settings
+from router.policy.ir import (
+    BUILTIN_SETTINGS,
+    AllOf,
+    AnyOf,
+    Condition,
+    Not,
+    Operator,
+    Predicate,
+    Settings,
+)
 from router.policy.yamlsafe import compose, position
 
 __all__ = ["PolicySpec", "RuleSpec", "parse_policy"]
@@ -192,9 +201,13 @@ class _Walker:
 # --- options ------------------------------------------------------------------------------
 
 
-def _settings(w: _Walker, node: Node, where: str, allowed: Sequence[str]) -> dict[str, Any]:
-    """The option keys of `defaults` or a rule, as Settings fields (unset ones absent)."""
+def _settings(w: _Walker, node: Node, where: str, base: Settings) -> Settings:
+    """The option keys of `defaults` or a rule, as Settings (unset fields None).
+
+    `base` is what these settings merge over, for checks that need both (backoff bounds).
+    """
     out: dict[str, Any] = {}
+    backoff_node: Node | None = None
     for key, _key_node, value in w.mapping(node, where):
         if key not in g.OPTION_KEYS:
             continue
@@ -236,10 +249,22 @@ def _settings(w: _Walker, node: Node, where: str, allowed: Sequence[str]) -> dic
                 if sub == "attempts":
                     out["attempts"] = w.integer(item, f"{here}.attempts", minimum=1)
                 else:
+                    backoff_node = item
                     for part, _kk, dur in w.keys(item, f"{here}.backoff", g.BACKOFF_KEYS):
                         name = "backoff_initial" if part == "initial" else "backoff_max"
                         out[name] = w.duration(dur, f"{here}.backoff.{part}")
-    return {key: value for key, value in out.items() if value is not None}
+    settings = Settings(**{key: value for key, value in out.items() if value is not None})
+    if backoff_node is not None:
+        full = BUILTIN_SETTINGS.merged(base).merged(settings)
+        low, high = full.backoff_initial, full.backoff_max
+        if low is not None and high is not None and low > high:
+            w.error(
+                backoff_node,
+                f"{where}.retries.backoff: initial ({low:g}s) is more than max ({high:g}s): "
+                "raise max or lower initial",
+                "range",
+            )
+    return settings
 
 
 # --- conditions ---------------------------------------------------------------------------
@@ -257,11 +282,8 @@ def _condition(w: _Walker, node: Node, where: str, depth: int = 0) -> AllOf:
         here = f"{where}.{key}"
         if key in ("any", "all"):
             if not isinstance(value, SequenceNode) or not value.value:
-                w.error(
-                    value,
-                    f"{here}: expected a non-empty list of conditions, got {w.describe(value)}",
-                    "type",
-                )
+                got = "an empty list" if isinstance(value, SequenceNode) else w.describe(value)
+                w.error(value, f"{here}: expected a non-empty list of conditions, got {got}")
                 continue
             parts = tuple(
                 _condition(w, item, f"{here}[{i}]", depth + 1) for i, item in enumerate(value.value)
@@ -356,7 +378,7 @@ def _kind_words(kind: str) -> str:
 def _operand_reader(w: _Walker, field_name: str, kind: str) -> Callable[[Node, str], object]:
     if kind == "enum":
         allowed = FIELDS[field_name].allowed
-        return lambda node, where: w.choice(node, where, allowed, f"a {field_name} value")
+        return lambda node, where: w.choice(node, where, allowed, f"a value of {field_name}")
     if kind == "bool":
         return w.boolean
     if kind == "int":
@@ -433,7 +455,7 @@ def parse_policy(text: str, source: str) -> PolicySpec:
             spec.description = w.string(value, "description") or ""
         elif key == "defaults":
             list(w.keys(value, "defaults", g.OPTION_KEYS))  # report unknown keys
-            spec.defaults = Settings(**_settings(w, value, "defaults", g.OPTION_KEYS))
+            spec.defaults = _settings(w, value, "defaults", Settings())
         else:
             rules_node = value
     if not version_seen:
@@ -486,7 +508,7 @@ def _rules(w: _Walker, node: Node, spec: PolicySpec) -> None:
                     condition = _condition(w, value, f"{where}.when")
             elif key == "stream":
                 stream_key = key_node
-        settings = Settings(**_settings(w, rule_node, where, g.RULE_KEYS))
+        settings = _settings(w, rule_node, where, spec.defaults)
         line, column = position(rule_node)
         if name is None:
             if not any(k == "name" for k, _, _ in w.mapping(rule_node, where)):

@@ -175,8 +175,9 @@ def _check_node(node: Node, source: str, out: list[Diagnostic]) -> None:
         if node.tag == _TAG + "merge":
             message = "merge keys (<<) are not supported: write the keys out"
         else:
+            tag = "!!" + node.tag[len(_TAG) :] if node.tag.startswith(_TAG) else node.tag
             message = (
-                f"the tag {node.tag} is not allowed: a policy holds plain data "
+                f"the tag {tag} is not allowed: a policy holds plain data "
                 "(strings, numbers, booleans, lists, mappings); remove the tag"
             )
         out.append(Diagnostic(source, line, column, message, code="tag"))
