@@ -50,6 +50,8 @@ __version__ = "0.1.0"
 #: Public names whose modules are heavy (httpx, jsonschema, policy compilation): imported on
 #: first use, so that `import router` and the `router decide` path stay fast.
 _LAZY: dict[str, str] = {
+    "AsyncRouter": "router.client",
+    "Router": "router.client",
     "Decision": "router.decision",
     "Intent": "router.intent",
     "Options": "router.decision",
@@ -83,6 +85,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "AnswerRefused",
+    "AsyncRouter",
     "Attempt",
     "CallCancelled",
     "CallError",
@@ -111,6 +114,7 @@ __all__ = [
     "ProtocolError",
     "Relay",
     "Retries",
+    "Router",
     "RouterError",
     "SchemaValidator",
     "Status",

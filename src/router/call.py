@@ -1,0 +1,1124 @@
+"""Call handles: one routed call, iterated for text deltas, ending in a `Completion`.
+
+`CallCore` holds everything a call decides and remembers (the plan, the clocks, the
+assembler, attempts, hooks' reports) and does no I/O; `Call` and `AsyncCall` are thin
+drivers that move bytes between httpx and the core. httpx's own exceptions are translated
+by the function the router hands in (`router.client.map_httpx_error`), the one place that
+knows them.
+
+Lifecycle of an attempt, as the drivers run it::
+
+    action = core.plan.start()
+    prepared = core.prepare(action, now)            # URL, headers, shaped body, timeouts
+    core.on_response(status, headers, now)          # False: read the error body, then
+    core.status_failure(status, body)               #   raise the attempt's failure
+    text = core.feed(raw_bytes, now)                # every raw read; clocks checked here
+    core.end_stream(now) / core.on_batch_body(body) # the attempt's completion
+    action = core.on_attempt_failed(failure, now)   # on any failure: retry, sleep, stop
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import httpx
+
+from router.completion import Attempt, Completion, Status, Timings, Usage
+from router.errors import (
+    CallCancelled,
+    CallError,
+    CallTimeout,
+    ConnectionFailed,
+    ConnectTimeout,
+    FirstTokenTimeout,
+    HookFailed,
+    IdleTimeout,
+    ProtocolError,
+    RouterError,
+    StreamFailed,
+    StreamInterrupted,
+    TotalTimeout,
+    UpstreamStatusError,
+)
+from router.http import READ_DEADLINE
+from router.redact import redact_text
+from router.resilience import (
+    AttemptAction,
+    ClockLimits,
+    ClockName,
+    Clocks,
+    Failure,
+    RetryPlan,
+    SleepAction,
+    StopAction,
+    parse_retry_after,
+    status_is_retryable,
+)
+
+if TYPE_CHECKING:
+    from router.decision import Decision
+
+__all__ = ["AsyncCall", "Call", "CallCore", "Endpoint", "UsageReport"]
+
+#: Error bodies are read up to this size: enough for any provider's error JSON.
+ERROR_BODY_LIMIT = 1 << 20
+
+_TIMEOUT_CLASSES: dict[str, type[CallTimeout]] = {
+    "connect": ConnectTimeout,
+    "first_token": FirstTokenTimeout,
+    "idle": IdleTimeout,
+    "total": TotalTimeout,
+}
+
+ErrorMapper = Callable[[BaseException, "CallCore", float], RouterError]
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where and how to send a call: the URL, the headers (credentials included)."""
+
+    url: str
+    headers: Mapping[str, str]
+    secrets: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"Endpoint(url={redact_text(self.url, self.secrets)!r}, headers=<redacted>)"
+
+
+@dataclass(frozen=True, slots=True)
+class UsageReport:
+    """What the usage hook receives for every call, finished or failed.
+
+    `usage` is None when the provider sent none; `reason` then says why (not requested, the
+    provider does not accept `stream_options`, the stream ended before it, the call failed).
+    """
+
+    usage: Usage | None
+    reason: str | None
+    model: str | None
+    rule: str | None
+    mode: str | None
+    status: Status
+    attempts: tuple[Attempt, ...]
+    timings: Timings
+    decision_id: str
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready record, for logs and billing pipelines."""
+        return {
+            "decision_id": self.decision_id,
+            "usage": self.usage.to_dict() if self.usage is not None else None,
+            "reason": self.reason,
+            "model": self.model,
+            "rule": self.rule,
+            "mode": self.mode,
+            "status": str(self.status),
+            "attempts": [attempt.to_dict() for attempt in self.attempts],
+            "timings": self.timings.to_dict(),
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRequest:
+    """One attempt's HTTP request, ready for httpx."""
+
+    url: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    stream: bool
+    timeout: httpx.Timeout
+
+
+class AttemptFailed(Exception):
+    """Internal: one attempt ended in `error`; the plan decides what follows."""
+
+    def __init__(
+        self,
+        error: CallError,
+        *,
+        retryable: bool,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.retryable = retryable
+        self.status_code = status_code
+        self.retry_after = retry_after
+
+
+@dataclass(slots=True)
+class _Hooks:
+    usage: Callable[[UsageReport], Any] | None = None
+
+
+@dataclass(slots=True)
+class CallCore:
+    """The sans-I/O state of one call, shared by the sync and async handles."""
+
+    decision: Decision
+    decision_id: str
+    request: Mapping[str, Any]
+    dialect: Any
+    endpoint: Endpoint
+    clocks: Clocks
+    plan: RetryPlan
+    mode: Literal["stream", "batch"]
+    include_usage: bool
+    withhold: bool
+    response_model: Any = None
+    usage_reason: str | None = None
+    mode_reason: str | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+    completion: Completion | None = None
+    error: CallError | None = None
+    delivered: bool = False
+    first_progress_at: float | None = None
+    finished_at: float | None = None
+    rate_limits: dict[str, str] = field(default_factory=dict)
+    # per attempt
+    action: AttemptAction | None = None
+    attempt_started: float = 0.0
+    status_code: int | None = None
+    assembler: Any = None
+    decoder: Any = None
+    last_partial: Completion | None = None
+    withheld: list[str] = field(default_factory=list)
+    reported: bool = False
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        decision: Decision,
+        decision_id: str,
+        request: Mapping[str, Any],
+        dialect: Any,
+        endpoint: Endpoint,
+        stream_usage: bool,
+        deadline: float | None,
+        response_model: Any,
+        now: float,
+    ) -> CallCore:
+        """Resolve the mode and usage request for this provider, and start the clocks."""
+        options = decision.options
+        billing = getattr(decision.intent, "billing", None)
+        needs_usage = billing in ("after_delivery", "before_delivery")
+        mode: Literal["stream", "batch"] = "stream" if decision.mode == "stream" else "batch"
+        include_usage = mode == "stream" and bool(options.stream.include_usage)
+        usage_reason = mode_reason = None
+        if include_usage and not stream_usage:
+            include_usage = False
+            if needs_usage:
+                mode = "batch"
+                mode_reason = (
+                    "ran in batch mode: billing needs usage and this provider does not "
+                    "accept stream_options"
+                )
+            else:
+                usage_reason = "the provider does not accept stream_options"
+        elif mode == "stream" and not include_usage:
+            usage_reason = "usage was not requested for this stream (include_usage is false)"
+        clocks = Clocks(ClockLimits.from_timeouts(options.timeouts), started=now, deadline=deadline)
+        retries = options.retries
+        plan = RetryPlan(
+            mode=mode,
+            clocks=clocks,
+            attempts=retries.attempts,
+            backoff_initial=retries.backoff_initial,
+            backoff_max=retries.backoff_max,
+            fallback=options.stream.fallback == "batch",
+        )
+        return cls(
+            decision=decision,
+            decision_id=decision_id,
+            request=request,
+            dialect=dialect,
+            endpoint=endpoint,
+            clocks=clocks,
+            plan=plan,
+            mode=mode,
+            include_usage=include_usage,
+            withhold=billing == "before_delivery",
+            response_model=response_model,
+            usage_reason=usage_reason,
+            mode_reason=mode_reason,
+        )
+
+    # --- an attempt ---------------------------------------------------------------------
+
+    def prepare(self, action: AttemptAction, now: float) -> PreparedRequest:
+        """Start an attempt: clocks, a fresh assembler, the shaped request."""
+        stream = action.mode == "stream"
+        self.action = action
+        self.attempt_started = now
+        self.status_code = None
+        self.clocks.begin_attempt(now, stream=stream)
+        if stream:
+            from router.sse import SSEDecoder
+
+            self.decoder = SSEDecoder()
+            self.assembler = self.dialect.new_assembler()
+        else:
+            self.decoder = self.assembler = None
+        body = self.dialect.shape_request(
+            self.request, stream=stream, include_usage=stream and self.include_usage
+        )
+        left = self.clocks.total_left(now)
+        timeout = httpx.Timeout(
+            connect=max(self.clocks.connect_timeout(now), 0.001),
+            read=max(self.clocks.read_timeout(now), 0.001),
+            write=max(left, 0.001),
+            pool=max(self.clocks.connect_timeout(now), 0.001),
+        )
+        headers = dict(self.endpoint.headers)
+        headers["accept"] = "text/event-stream" if stream else "application/json"
+        return PreparedRequest(self.endpoint.url, headers, body, stream, timeout)
+
+    def read_deadline(self, now: float) -> float:
+        """Mark the start of a wait on the upstream; the absolute time the read must end by."""
+        self.clocks.begin_wait(now)
+        return now + self.clocks.read_timeout(now)
+
+    def on_response(self, status_code: int, headers: httpx.Headers, now: float) -> bool:
+        """Headers arrived; False when the status is an error (read the body, then fail)."""
+        self.clocks.end_wait(now)
+        self.status_code = status_code
+        for name, value in headers.items():
+            if name.startswith(("x-ratelimit-", "retry-after")):
+                self.rate_limits[name] = value
+        self.check_clocks(now)
+        return status_code < 400
+
+    def status_failure(self, status_code: int, headers: httpx.Headers, body: bytes) -> None:
+        """The provider answered with an error status: raise the attempt's failure."""
+        info = self.dialect.parse_error(status_code, body)
+        message = redact_text(
+            f"{self.endpoint_name()} answered {status_code}: {info.message}",
+            self.endpoint.secrets,
+        )
+        error = UpstreamStatusError(message, status_code=status_code, body=info.payload)
+        raise AttemptFailed(
+            error,
+            retryable=status_is_retryable(status_code) and bool(info.retryable),
+            status_code=status_code,
+            retry_after=parse_retry_after(headers),
+        )
+
+    def is_event_stream(self, headers: httpx.Headers) -> bool:
+        """Whether a stream attempt got an event stream (some servers answer JSON instead)."""
+        return "text/event-stream" in headers.get("content-type", "")
+
+    def feed(self, chunk: bytes, now: float) -> str:
+        """Take one raw read of a stream; the text to release to the caller now."""
+        self.clocks.end_wait(now)
+        try:
+            events = self.decoder.decode(chunk)
+        except ProtocolError as exc:
+            self.fail_stream(str(exc))
+        assembler = self.assembler
+        for event in events:
+            if assembler.feed(event):
+                self.clocks.progress(now)
+                if self.first_progress_at is None:
+                    self.first_progress_at = now
+        if assembler.done and assembler.error is not None:
+            self.fail_stream(None)
+        self.check_clocks(now)
+        text: str = assembler.take_text()
+        if not text:
+            return ""
+        if self.withhold:
+            self.withheld.append(text)
+            return ""
+        self.delivered = True
+        return text
+
+    @property
+    def stream_done(self) -> bool:
+        """The stream said it is over (`[DONE]`); what follows is only the HTTP terminator."""
+        return bool(self.assembler is not None and self.assembler.done)
+
+    def end_stream(self, now: float, *, eof: bool = True) -> None:
+        """The stream ended: keep its completion, or raise the attempt's failure."""
+        self.clocks.end_wait(now)
+        try:
+            events = self.decoder.flush()
+        except ProtocolError as exc:
+            self.fail_stream(str(exc))
+        for event in events:
+            if self.assembler.feed(event):
+                self.clocks.progress(now)
+        completion: Completion = self.assembler.finish(eof=eof)
+        if completion.status is Status.FAILED:
+            self.fail_stream(None)
+        if completion.status is not Status.COMPLETE:
+            self.last_partial = completion
+            raise AttemptFailed(
+                StreamInterrupted(
+                    "the stream ended before every choice finished (no finish reason"
+                    + (" and no [DONE])" if not self.assembler.done else ")")
+                ),
+                retryable=not self.clocks.progressed,
+            )
+        tail = self.assembler.take_text()
+        if tail:
+            if self.withhold:
+                self.withheld.append(tail)
+            else:
+                self.delivered = True
+                self.withheld.append(tail)  # released by the driver after this returns
+        self.completion = completion
+
+    def take_tail(self) -> str:
+        """Text assembled by `end_stream` that the caller has not been given yet."""
+        if self.withhold:
+            return ""
+        tail = "".join(self.withheld)
+        self.withheld.clear()
+        return tail
+
+    def fail_stream(self, detail: str | None) -> None:
+        """Raise the failure of a stream that sent an error payload or undecodable bytes."""
+        assembler = self.assembler
+        error_payload = assembler.error if assembler is not None else None
+        self.last_partial = assembler.finish(eof=False) if assembler is not None else None
+        if self.last_partial is not None and error_payload is not None:
+            self.last_partial.status = Status.FAILED
+        retryable = not self.clocks.progressed
+        message = detail or "the stream failed"
+        if error_payload is not None and detail is None:
+            info = self.dialect.parse_stream_error(error_payload)
+            message = info.message
+            retryable = retryable and bool(info.retryable)
+        error = StreamFailed(redact_text(f"stream failed: {message}", self.endpoint.secrets))
+        raise AttemptFailed(error, retryable=retryable)
+
+    def on_batch_body(self, body: bytes, now: float) -> None:
+        """A whole response arrived: parse it into the completion, or raise the failure."""
+        self.check_clocks(now)
+        try:
+            payload = json.loads(body)
+            if not isinstance(payload, dict):
+                raise TypeError(f"a JSON {type(payload).__name__}, expected an object")
+            if "error" in payload and "choices" not in payload:
+                info = self.dialect.parse_error(self.status_code or 200, body)
+                raise AttemptFailed(
+                    StreamFailed(
+                        redact_text(
+                            f"the provider sent an error: {info.message}", self.endpoint.secrets
+                        )
+                    ),
+                    retryable=bool(info.retryable),
+                )
+            completion: Completion = self.dialect.parse_response(payload)
+        except AttemptFailed:
+            raise
+        except (ValueError, TypeError, KeyError, RecursionError, RouterError) as exc:
+            preview = body[:80].decode("utf-8", "replace")
+            error = StreamFailed(
+                redact_text(
+                    f"the response is not a chat completion ({exc}); it starts with {preview!r}",
+                    self.endpoint.secrets,
+                )
+            )
+            raise AttemptFailed(error, retryable=False) from None
+        if self.first_progress_at is None:
+            self.first_progress_at = now
+        self.completion = completion
+
+    def check_clocks(self, now: float) -> None:
+        """Raise the attempt's failure if a clock has run out."""
+        clock = self.clocks.expired(now)
+        if clock is not None:
+            raise AttemptFailed(self.timeout_error(clock), retryable=clock != "total")
+
+    def timeout_error(self, clock: ClockName) -> CallTimeout:
+        """The error for an expired clock, with its bound."""
+        limit_ms = self.clocks.limit_ms(clock)
+        cls = _TIMEOUT_CLASSES[clock]
+        what = {
+            "connect": "no connection",
+            "first_token": "no progress",
+            "idle": "no progress since the last one",
+            "total": "the call did not finish",
+        }[clock]
+        return cls(f"{clock} timeout: {what} within {limit_ms:g} ms", limit_ms=limit_ms)
+
+    def transport_failure(self, error: CallError) -> AttemptFailed:
+        """A mapped httpx failure as an attempt failure, classified for the plan."""
+        if isinstance(error, TotalTimeout):
+            return AttemptFailed(error, retryable=False)
+        progressed = self.clocks.progressed
+        if self.assembler is not None:
+            self.last_partial = self.assembler.finish(eof=False)
+        retryable = not progressed and isinstance(
+            error, ConnectionFailed | ConnectTimeout | FirstTokenTimeout | StreamInterrupted
+        )
+        return AttemptFailed(error, retryable=retryable)
+
+    def on_attempt_failed(
+        self, failure: AttemptFailed, now: float
+    ) -> AttemptAction | SleepAction | StopAction:
+        """Record the failed attempt and ask the plan what follows."""
+        self.record_attempt(failure.error, now)
+        clock_total = self.clocks.expired(now) == "total" or isinstance(failure.error, TotalTimeout)
+        action = self.plan.on_failure(
+            Failure(
+                error=failure.error,
+                retryable=failure.retryable,
+                progressed=self.clocks.progressed or self.delivered,
+                status_code=failure.status_code,
+                retry_after=failure.retry_after,
+                total_expired=clock_total,
+            ),
+            now,
+        )
+        if isinstance(action, StopAction):
+            error = action.error
+            if clock_total and not isinstance(error, TotalTimeout) and not self.clocks.progressed:
+                error = self.timeout_error("total")
+            assert isinstance(error, CallError)
+            self.fail(error, now)
+            return StopAction(error)
+        return action
+
+    def sleep_time(self, action: SleepAction, now: float) -> float:
+        """How long to sleep for a backoff: never past `total`."""
+        return max(min(action.seconds, self.clocks.total_left(now)), 0.0)
+
+    def record_attempt(self, error: CallError | None, now: float) -> None:
+        """Append the attempt that just ended to the call's record."""
+        action = self.action
+        mode = action.mode if action is not None else self.mode
+        if action is not None and action.fallback:
+            mode = "batch"
+        outcome = "ok" if error is None else _outcome_name(error)
+        self.attempts.append(
+            Attempt(
+                mode=mode,
+                outcome=outcome,
+                elapsed_ms=(now - self.attempt_started) * 1000.0,
+                status_code=self.status_code,
+                error=None if error is None else str(error),
+            )
+        )
+
+    # --- the end of the call --------------------------------------------------------------
+
+    def succeed(self, now: float) -> Completion:
+        """The attempt that worked: stamp the record of the call on its completion."""
+        self.record_attempt(None, now)
+        completion = self.completion
+        assert completion is not None
+        self.finished_at = now
+        completion.mode = self.action.mode if self.action is not None else self.mode
+        completion.attempts = list(self.attempts)
+        completion.timings = self.timings(now)
+        completion.rate_limits = dict(self.rate_limits)
+        if self.mode_reason is not None:
+            completion.mode_reason = self.mode_reason
+        return completion
+
+    def validate(self) -> None:
+        """Validate the completion when the decision or the caller asks for it."""
+        completion = self.completion
+        assert completion is not None
+        if not (self.decision.options.validate.enabled or self.response_model is not None):
+            return
+        from router.validation import validate_completion
+
+        try:
+            completion.parsed = validate_completion(
+                completion, self.request, response_model=self.response_model
+            )
+        except CallError as exc:
+            completion.status = Status.FAILED
+            self.fail(exc, self.finished_at or 0.0)
+            raise
+
+    def fail(self, error: CallError, now: float) -> CallError:
+        """The call failed with `error`: attach what was received and the attempts."""
+        partial = self.completion or self.last_partial
+        if partial is None:
+            partial = Completion(status=Status.FAILED)
+        if isinstance(error, CallCancelled):
+            partial.status = Status.CANCELLED
+        elif (
+            isinstance(error, StreamInterrupted | CallTimeout)
+            and partial.status is not Status.FAILED
+        ):
+            partial.status = Status.INTERRUPTED
+        elif not isinstance(error, StreamInterrupted | CallTimeout):
+            partial.status = Status.FAILED
+        partial.mode = self.action.mode if self.action is not None else self.mode
+        partial.attempts = list(self.attempts)
+        partial.timings = self.timings(now)
+        partial.rate_limits = dict(self.rate_limits)
+        error.partial = partial
+        error.attempts = tuple(self.attempts)
+        self.error = error
+        self.finished_at = now
+        return error
+
+    def cancel(self, now: float) -> CallCancelled:
+        """The caller closed the call before it finished."""
+        if self.assembler is not None and self.completion is None:
+            self.last_partial = self.assembler.finish(eof=False)
+        error = CallCancelled("the call was closed before it finished")
+        if self.action is not None and len(self.attempts) < self.plan.tries:
+            self.record_attempt(error, now)  # the attempt in flight
+        self.fail(error, now)
+        return error
+
+    def take_report(self) -> UsageReport | None:
+        """The usage report, the first time it is asked for: hooks hear of a call once."""
+        if self.reported:
+            return None
+        self.reported = True
+        return self.usage_report()
+
+    def timings(self, now: float) -> Timings:
+        """First-progress and total times, in milliseconds from the start of the call."""
+        started = self.clocks.started
+        first = self.first_progress_at
+        return Timings(
+            first_token_ms=None if first is None else (first - started) * 1000.0,
+            total_ms=(now - started) * 1000.0,
+        )
+
+    def usage_report(self) -> UsageReport:
+        """What the usage hook is told about this call."""
+        result = self.completion if self.error is None else self.error.partial
+        usage = result.usage if result is not None else None
+        reason = None
+        if usage is None:
+            if self.error is not None:
+                reason = "the call failed before the provider reported usage"
+            elif self.usage_reason is not None:
+                reason = self.usage_reason
+            else:
+                reason = "the provider sent no usage"
+        return UsageReport(
+            usage=usage,
+            reason=reason,
+            model=(result.model if result is not None else None) or self.request.get("model"),
+            rule=self.decision.rule,
+            mode=result.mode if result is not None else self.mode,
+            status=result.status if result is not None else Status.FAILED,
+            attempts=tuple(self.attempts),
+            timings=self.timings(self.finished_at or self.clocks.started),
+            decision_id=self.decision_id,
+            error=None if self.error is None else f"{type(self.error).__name__}: {self.error}",
+        )
+
+    def hook_failed(self, exc: BaseException, now: float) -> HookFailed:
+        """The usage hook raised: the call fails; withheld text stays withheld (not in partial)."""
+        error = HookFailed(
+            redact_text(f"the usage hook raised {type(exc).__name__}: {exc}", self.endpoint.secrets)
+        )
+        self.withheld.clear()
+        done = self.completion
+        if self.withhold and done is not None:
+            # Keep what the bill needs, never the text that was held back.
+            self.completion = Completion(
+                id=done.id, created=done.created, model=done.model, usage=done.usage
+            )
+        self.fail(error, now)
+        return error
+
+    def release_withheld(self) -> str:
+        """After a successful usage hook: the text held back for billing."""
+        text = "".join(self.withheld)
+        self.withheld.clear()
+        if text:
+            self.delivered = True
+        return text
+
+    def batch_text(self) -> str:
+        """In batch mode, the whole text is released at once."""
+        completion = self.completion
+        return completion.text if completion is not None else ""
+
+    def endpoint_name(self) -> str:
+        """The provider's host, for messages."""
+        return httpx.URL(self.endpoint.url).host or "the provider"
+
+
+def _outcome_name(error: CallError) -> str:
+    if isinstance(error, CallTimeout):
+        return f"{error.clock}_timeout"
+    if isinstance(error, UpstreamStatusError):
+        return f"status_{error.status_code}"
+    return {
+        ConnectionFailed: "connection_failed",
+        StreamInterrupted: "interrupted",
+        StreamFailed: "failed",
+        CallCancelled: "cancelled",
+    }.get(type(error), type(error).__name__)
+
+
+# --- the sync driver -------------------------------------------------------------------------
+
+
+class Call:
+    """A routed call: iterate for text deltas, then `result()` for the `Completion`.
+
+    A context manager: leaving the block early closes the upstream connection at once and
+    ends the call as cancelled. In batch mode the whole text arrives as one delta.
+    """
+
+    def __init__(
+        self,
+        core: CallCore,
+        *,
+        client: httpx.Client,
+        map_error: ErrorMapper,
+        usage_hook: Callable[[UsageReport], Any] | None,
+    ) -> None:
+        self._core = core
+        self._client = client
+        self._map_error = map_error
+        self._usage_hook = usage_hook
+        self._steps: Iterator[str] | None = None
+        self._done = False
+
+    @property
+    def decision(self) -> Decision:
+        """The decision this call runs."""
+        return self._core.decision
+
+    def __repr__(self) -> str:
+        core = self._core
+        return f"<Call mode={core.mode} rule={core.decision.rule!r} endpoint={core.endpoint!r}>"
+
+    def __enter__(self) -> Call:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        if self._done:
+            raise StopIteration
+        if self._steps is None:
+            self._steps = self._run()
+        try:
+            return next(self._steps)
+        except BaseException:
+            self._done = True
+            raise
+
+    def result(self) -> Completion:
+        """Drain the call, validate per the decision, and return the `Completion`.
+
+        Raises the call's `CallError` (with the partial completion and the attempts).
+        """
+        for _ in self:
+            pass
+        core = self._core
+        if core.error is not None:
+            raise core.error
+        assert core.completion is not None
+        return core.completion
+
+    def close(self) -> None:
+        """Stop the call now: the upstream connection is closed; an unfinished call is cancelled."""
+        self._done = True
+        steps, self._steps = self._steps, None
+        if steps is not None:
+            steps.close()  # type: ignore[attr-defined]
+        if self._core.finished_at is None:
+            self._core.cancel(time.monotonic())
+            self._report()
+
+    def _report(self) -> None:
+        """Tell the usage hook how a failed or cancelled call ended (once)."""
+        hook = self._usage_hook
+        report = self._core.take_report()
+        if hook is not None and report is not None:
+            # A failed or cancelled call keeps its own error; the hook's cannot replace it.
+            with contextlib.suppress(Exception):
+                hook(report)
+
+    def _run(self) -> Iterator[str]:
+        core = self._core
+        action: AttemptAction | SleepAction | StopAction = core.plan.start()
+        while True:
+            if isinstance(action, StopAction):
+                self._report()
+                raise action.error
+            if isinstance(action, SleepAction):
+                time.sleep(core.sleep_time(action, time.monotonic()))
+                action = core.plan.after_sleep()
+                continue
+            try:
+                yield from self._attempt(action)
+            except AttemptFailed as failure:
+                action = core.on_attempt_failed(failure, time.monotonic())
+                continue
+            break
+        yield from self._finish()
+
+    def _finish(self) -> Iterator[str]:
+        core = self._core
+        now = time.monotonic()
+        core.succeed(now)
+        try:
+            core.validate()
+        except CallError:
+            self._report()
+            raise
+        hook = self._usage_hook
+        report = core.take_report()
+        if hook is not None and report is not None:
+            try:
+                hook(report)
+            except Exception as exc:
+                raise core.hook_failed(exc, time.monotonic()) from exc
+        if core.action is not None and core.action.mode == "batch":
+            text = core.batch_text()
+        else:
+            text = core.release_withheld()
+        if text:
+            yield text
+
+    def _attempt(self, action: AttemptAction) -> Iterator[str]:
+        core = self._core
+        prepared = core.prepare(action, time.monotonic())
+        try:
+            request = self._client.build_request(
+                "POST",
+                prepared.url,
+                json=prepared.body,
+                headers=prepared.headers,
+                timeout=prepared.timeout,
+            )
+            token = READ_DEADLINE.set(core.read_deadline(time.monotonic()))
+            try:
+                response = self._client.send(request, stream=True)
+            finally:
+                READ_DEADLINE.reset(token)
+            try:
+                if not core.on_response(response.status_code, response.headers, time.monotonic()):
+                    body = self._read_body(response, limit=ERROR_BODY_LIMIT)
+                    core.status_failure(response.status_code, response.headers, body)
+                if prepared.stream and core.is_event_stream(response.headers):
+                    yield from self._stream(response)
+                else:
+                    core.on_batch_body(self._read_body(response), time.monotonic())
+            finally:
+                response.close()
+        except httpx.HTTPError as exc:
+            raise self._mapped(exc) from None
+
+    def _mapped(self, exc: BaseException) -> BaseException:
+        core = self._core
+        error = self._map_error(exc, core, time.monotonic())
+        if isinstance(error, CallError):
+            return core.transport_failure(error)
+        return error
+
+    def _stream(self, response: httpx.Response) -> Iterator[str]:
+        core = self._core
+        raw = response.iter_raw()
+        monotonic = time.monotonic
+        while True:
+            token = READ_DEADLINE.set(core.read_deadline(monotonic()))
+            try:
+                chunk = next(raw, None)
+            finally:
+                READ_DEADLINE.reset(token)
+            if chunk is None:
+                core.end_stream(monotonic())
+                tail = core.take_tail()
+                if tail:
+                    yield tail
+                return
+            text = core.feed(chunk, monotonic())
+            if text:
+                yield text
+            if core.stream_done:
+                self._drain(raw)
+
+    def _drain(self, raw: Iterator[bytes]) -> None:
+        """After `[DONE]`, read to the end of the body so the connection returns to the pool."""
+        core = self._core
+        try:
+            while True:
+                token = READ_DEADLINE.set(core.read_deadline(time.monotonic()))
+                try:
+                    if next(raw, None) is None:
+                        return
+                finally:
+                    READ_DEADLINE.reset(token)
+        except httpx.HTTPError:
+            return  # the answer is whole; the connection is simply not reused
+
+    def _read_body(self, response: httpx.Response, *, limit: int | None = None) -> bytes:
+        core = self._core
+        parts: list[bytes] = []
+        size = 0
+        raw = response.iter_raw()
+        while True:
+            now = time.monotonic()
+            token = READ_DEADLINE.set(core.read_deadline(now))
+            try:
+                chunk = next(raw, None)
+            finally:
+                READ_DEADLINE.reset(token)
+            now = time.monotonic()
+            core.clocks.end_wait(now)
+            if chunk is None:
+                return b"".join(parts)
+            parts.append(chunk)
+            size += len(chunk)
+            if limit is not None and size >= limit:
+                return b"".join(parts)[:limit]
+            core.check_clocks(now)
+
+
+# --- the async driver ------------------------------------------------------------------------
+
+
+class AsyncCall:
+    """The async twin of `Call`: `async with`, `async for`, `await result()`, `await aclose()`.
+
+    Cancelling the task that iterates it closes the upstream connection at once and ends the
+    call as cancelled (the `CancelledError` still propagates).
+    """
+
+    def __init__(
+        self,
+        core: CallCore,
+        *,
+        client: httpx.AsyncClient,
+        map_error: ErrorMapper,
+        usage_hook: Callable[[UsageReport], Any] | None,
+        clocked: bool,
+        on_start: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self._core = core
+        self._client = client
+        self._map_error = map_error
+        self._usage_hook = usage_hook
+        self._clocked = clocked
+        self._on_start = on_start
+        self._steps: AsyncIterator[str] | None = None
+        self._done = False
+
+    @property
+    def decision(self) -> Decision:
+        """The decision this call runs."""
+        return self._core.decision
+
+    def __repr__(self) -> str:
+        core = self._core
+        return (
+            f"<AsyncCall mode={core.mode} rule={core.decision.rule!r} endpoint={core.endpoint!r}>"
+        )
+
+    async def __aenter__(self) -> AsyncCall:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        return self
+
+    async def __anext__(self) -> str:
+        if self._done:
+            raise StopAsyncIteration
+        if self._steps is None:
+            self._steps = self._run()
+        try:
+            return await self._steps.__anext__()
+        except BaseException as exc:
+            self._done = True
+            if not isinstance(exc, StopAsyncIteration | CallError | RouterError):
+                # Cancellation (or any foreign interruption): close upstream, end as cancelled.
+                await self._cancel()
+            raise
+
+    async def result(self) -> Completion:
+        """Drain the call, validate per the decision, and return the `Completion`."""
+        async for _ in self:
+            pass
+        core = self._core
+        if core.error is not None:
+            raise core.error
+        assert core.completion is not None
+        return core.completion
+
+    async def aclose(self) -> None:
+        """Stop the call now: the upstream connection is closed; an unfinished call is cancelled."""
+        self._done = True
+        await self._cancel()
+
+    async def _cancel(self) -> None:
+        import anyio
+
+        # Shielded: this runs while the task is being cancelled, and must still finish.
+        with anyio.CancelScope(shield=True):
+            steps, self._steps = self._steps, None
+            if steps is not None:
+                await steps.aclose()  # type: ignore[attr-defined]
+            if self._core.finished_at is None:
+                self._core.cancel(time.monotonic())
+                await self._report()
+
+    async def _report(self) -> None:
+        """Tell the usage hook how a failed or cancelled call ended (once)."""
+        hook = self._usage_hook
+        report = self._core.take_report()
+        if hook is not None and report is not None:
+            try:
+                outcome = hook(report)
+                if inspect.isawaitable(outcome):
+                    await outcome
+            except Exception:  # a failed call keeps its own error, not the hook's
+                pass
+
+    async def _run(self) -> AsyncIterator[str]:
+        import anyio
+
+        core = self._core
+        if self._on_start is not None:
+            await self._on_start()
+        action: AttemptAction | SleepAction | StopAction = core.plan.start()
+        while True:
+            if isinstance(action, StopAction):
+                await self._report()
+                raise action.error
+            if isinstance(action, SleepAction):
+                await anyio.sleep(core.sleep_time(action, time.monotonic()))
+                action = core.plan.after_sleep()
+                continue
+            try:
+                async for text in self._attempt(action):
+                    yield text
+            except AttemptFailed as failure:
+                action = core.on_attempt_failed(failure, time.monotonic())
+                continue
+            break
+        core.succeed(time.monotonic())
+        try:
+            core.validate()
+        except CallError:
+            await self._report()
+            raise
+        hook = self._usage_hook
+        report = core.take_report()
+        if hook is not None and report is not None:
+            try:
+                outcome = hook(report)
+                if inspect.isawaitable(outcome):
+                    await outcome
+            except Exception as exc:
+                raise core.hook_failed(exc, time.monotonic()) from exc
+        if core.action is not None and core.action.mode == "batch":
+            text = core.batch_text()
+        else:
+            text = core.release_withheld()
+        if text:
+            yield text
+
+    async def _read(self, raw: AsyncIterator[bytes], deadline: float) -> bytes | None:
+        token = READ_DEADLINE.set(deadline)
+        try:
+            if self._clocked:
+                return await anext(raw, None)
+            import anyio
+
+            with anyio.fail_after(max(deadline - time.monotonic(), 0.0)):
+                return await anext(raw, None)
+        finally:
+            READ_DEADLINE.reset(token)
+
+    async def _attempt(self, action: AttemptAction) -> AsyncIterator[str]:
+        core = self._core
+        prepared = core.prepare(action, time.monotonic())
+        try:
+            token = READ_DEADLINE.set(core.read_deadline(time.monotonic()))
+            try:
+                request = self._client.build_request(
+                    "POST",
+                    prepared.url,
+                    json=prepared.body,
+                    headers=prepared.headers,
+                    timeout=prepared.timeout,
+                )
+                response = await self._client.send(request, stream=True)
+            finally:
+                READ_DEADLINE.reset(token)
+            try:
+                if not core.on_response(response.status_code, response.headers, time.monotonic()):
+                    body = await self._read_body(response, limit=ERROR_BODY_LIMIT)
+                    core.status_failure(response.status_code, response.headers, body)
+                if prepared.stream and core.is_event_stream(response.headers):
+                    raw = response.aiter_raw()
+                    monotonic = time.monotonic
+                    while True:
+                        chunk = await self._read(raw, core.read_deadline(monotonic()))
+                        if chunk is None:
+                            core.end_stream(monotonic())
+                            tail = core.take_tail()
+                            if tail:
+                                yield tail
+                            break
+                        text = core.feed(chunk, monotonic())
+                        if text:
+                            yield text
+                        if core.stream_done:
+                            await self._drain(raw)
+                else:
+                    core.on_batch_body(await self._read_body(response), time.monotonic())
+            finally:
+                await response.aclose()
+        except (httpx.HTTPError, TimeoutError) as exc:
+            raise self._mapped(exc) from None
+
+    async def _drain(self, raw: AsyncIterator[bytes]) -> None:
+        """After `[DONE]`, read to the end of the body so the connection returns to the pool."""
+        core = self._core
+        try:
+            while await self._read(raw, core.read_deadline(time.monotonic())) is not None:
+                pass
+        except (httpx.HTTPError, TimeoutError):
+            return  # the answer is whole; the connection is simply not reused
+
+    def _mapped(self, exc: BaseException) -> BaseException:
+        core = self._core
+        error = self._map_error(exc, core, time.monotonic())
+        if isinstance(error, CallError):
+            return core.transport_failure(error)
+        return error
+
+    async def _read_body(self, response: httpx.Response, *, limit: int | None = None) -> bytes:
+        core = self._core
+        parts: list[bytes] = []
+        size = 0
+        raw = response.aiter_raw()
+        while True:
+            chunk = await self._read(raw, core.read_deadline(time.monotonic()))
+            now = time.monotonic()
+            core.clocks.end_wait(now)
+            if chunk is None:
+                return b"".join(parts)
+            parts.append(chunk)
+            size += len(chunk)
+            if limit is not None and size >= limit:
+                return b"".join(parts)[:limit]
+            core.check_clocks(now)

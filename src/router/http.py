@@ -1,0 +1,136 @@
+"""The httpx clients `router` builds, with per-read timeouts that follow the call's clocks.
+
+httpx takes one read timeout per request, fixed when the response body starts; a call's
+clocks change on every read (`first_token`, then `idle`, always `total`). So the clients
+built here wrap httpcore's network streams: each raw socket read waits at most until
+`READ_DEADLINE` (set by the call driver to the end of the tightest running clock), so a
+stalled socket wakes up in time and a keep-alive trickle cannot hold a call. The context
+variable is unset outside a call's reads, so the streams behave exactly like httpcore's.
+"""
+
+from __future__ import annotations
+
+import time
+import typing
+from contextvars import ContextVar
+
+import httpcore
+import httpx
+
+__all__ = ["READ_DEADLINE", "new_async_client", "new_sync_client"]
+
+#: The monotonic time by which the current raw read must return (None: no call clock).
+READ_DEADLINE: ContextVar[float | None] = ContextVar("router_read_deadline", default=None)
+
+# Never ask a socket for a zero timeout: that means "non-blocking" to it, not "expired".
+_MIN_TIMEOUT = 0.001
+
+_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=200, keepalive_expiry=30)
+
+
+def _clamp(timeout: float | None) -> float | None:
+    deadline = READ_DEADLINE.get()
+    if deadline is None:
+        return timeout
+    left = max(deadline - time.monotonic(), _MIN_TIMEOUT)
+    return left if timeout is None else min(timeout, left)
+
+
+class _ClockedStream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _clamp(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, timeout)
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, *args: typing.Any, **kwargs: typing.Any) -> httpcore.NetworkStream:
+        return _ClockedStream(self._inner.start_tls(*args, **kwargs))
+
+    def get_extra_info(self, info: str) -> typing.Any:
+        return self._inner.get_extra_info(info)
+
+
+class _ClockedBackend(httpcore.NetworkBackend):
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(self, *args: typing.Any, **kwargs: typing.Any) -> httpcore.NetworkStream:
+        return _ClockedStream(self._inner.connect_tcp(*args, **kwargs))
+
+    def connect_unix_socket(
+        self, *args: typing.Any, **kwargs: typing.Any
+    ) -> httpcore.NetworkStream:
+        return _ClockedStream(self._inner.connect_unix_socket(*args, **kwargs))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class _AsyncClockedStream(httpcore.AsyncNetworkStream):
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        self._inner = inner
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
+        return await self._inner.read(max_bytes, _clamp(timeout))
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        await self._inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(
+        self, *args: typing.Any, **kwargs: typing.Any
+    ) -> httpcore.AsyncNetworkStream:
+        return _AsyncClockedStream(await self._inner.start_tls(*args, **kwargs))
+
+    def get_extra_info(self, info: str) -> typing.Any:
+        return self._inner.get_extra_info(info)
+
+
+class _AsyncClockedBackend(httpcore.AsyncNetworkBackend):
+    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
+        self._inner = inner
+
+    async def connect_tcp(
+        self, *args: typing.Any, **kwargs: typing.Any
+    ) -> httpcore.AsyncNetworkStream:
+        return _AsyncClockedStream(await self._inner.connect_tcp(*args, **kwargs))
+
+    async def connect_unix_socket(
+        self, *args: typing.Any, **kwargs: typing.Any
+    ) -> httpcore.AsyncNetworkStream:
+        return _AsyncClockedStream(await self._inner.connect_unix_socket(*args, **kwargs))
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def _install(transport: object, wrap: typing.Callable[[typing.Any], typing.Any]) -> bool:
+    """Wrap the network backend of httpx's default transport; False if its layout changed."""
+    pool = getattr(transport, "_pool", None)
+    backend = getattr(pool, "_network_backend", None)
+    if pool is None or backend is None:
+        return False
+    pool._network_backend = wrap(backend)
+    return True
+
+
+def new_sync_client() -> tuple[httpx.Client, bool]:
+    """A pooled sync client; True when its reads follow `READ_DEADLINE`."""
+    transport = httpx.HTTPTransport(limits=_LIMITS)
+    clocked = _install(transport, _ClockedBackend)
+    return httpx.Client(transport=transport, timeout=None), clocked
+
+
+def new_async_client() -> tuple[httpx.AsyncClient, bool]:
+    """A pooled async client; True when its reads follow `READ_DEADLINE`."""
+    transport = httpx.AsyncHTTPTransport(limits=_LIMITS)
+    clocked = _install(transport, _AsyncClockedBackend)
+    return httpx.AsyncClient(transport=transport, timeout=None), clocked
