@@ -36,11 +36,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check every file, report, and return 0, 1 (problems found) or 2 (unreadable input)."""
-    reports = [check_file(path) for path in args.policies]
+    reports = [check_file(path, strict=args.strict) for path in args.policies]
     errors = sum(report["errors"] for report in reports)
     warnings = sum(report["warnings"] for report in reports)
     unreadable = [report for report in reports if "error" in report]
-    failing = [r for r in reports if r["errors"] or (args.strict and r["warnings"])]
+    failing = [r for r in reports if not r["ok"] and "error" not in r]
     summary = {
         "files": len(reports),
         "ok": len(reports) - len(failing) - len(unreadable),
@@ -59,8 +59,11 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failing else EXIT_OK
 
 
-def check_file(path: str) -> dict[str, Any]:
-    """One file's report: its diagnostics (errors and warnings) and, if it loads, its rules."""
+def check_file(path: str, *, strict: bool = False) -> dict[str, Any]:
+    """One file's report: its diagnostics (errors and warnings) and, if it loads, its rules.
+
+    `ok` is false when the file has errors, or warnings under `strict`.
+    """
     from router.cli.common import read_text
     from router.errors import Diagnostic, PolicyError, UsageError
     from router.policy import Policy
@@ -83,7 +86,7 @@ def check_file(path: str) -> dict[str, Any]:
         report["sha256"] = policy.sha256
     report["errors"] = sum(1 for d in diagnostics if d.severity == "error")
     report["warnings"] = len(diagnostics) - report["errors"]
-    report["ok"] = report["errors"] == 0
+    report["ok"] = report["errors"] == 0 and not (strict and report["warnings"])
     report["diagnostics"] = [d.to_dict() for d in diagnostics]
     return report
 
@@ -121,6 +124,8 @@ def _print_text(reports: list[dict[str, Any]], summary: dict[str, int]) -> None:
         if report["ok"]:
             rules = report["rules"]
             out.write(f"{report['source']}: ok ({rules} rule{'s' if rules != 1 else ''})\n")
+        elif not report["errors"]:
+            out.write(f"{report['source']}: fails --strict on its warnings\n")
     if len(reports) > 1 or summary["errors"] or summary["warnings"]:
         parts = [f"{summary['files']} file{'s' if summary['files'] != 1 else ''} checked"]
         parts.append(f"{summary['errors']} error{'s' if summary['errors'] != 1 else ''}")

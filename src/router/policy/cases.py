@@ -362,9 +362,12 @@ def _read_case(node: _Node, problems: _Problems, rule_names: Sequence[str] | Non
         return None
     before = len(problems.items)
     _unknown_keys(node, _CASE_KEYS, "a case", problems)
+    # A misspelt key is already reported; "missing name/expect" on top would say it twice.
+    misspelt = len(problems.items) > before
     name_node = fields.get("name")
     if name_node is None:
-        problems.add(node.line, node.column, "a case needs a `name`")
+        if not misspelt:
+            problems.add(node.line, node.column, "a case needs a `name`")
     elif not isinstance(name_node.value, str) or not name_node.value.strip():
         problems.add(name_node.line, name_node.column, "`name` must be a non-empty string")
     request: dict[str, Any] | None = None
@@ -380,7 +383,8 @@ def _read_case(node: _Node, problems: _Problems, rule_names: Sequence[str] | Non
             _check_intent(request, hints, intent_node, problems)
     expect = fields.get("expect")
     if expect is None:
-        problems.add(node.line, node.column, "a case needs `expect:` with at least `mode`")
+        if not misspelt:
+            problems.add(node.line, node.column, "a case needs `expect:` with at least `mode`")
         return None
     parsed = _read_expect(expect, problems, rule_names)
     if parsed is None or len(problems.items) > before:
