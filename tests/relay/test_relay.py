@@ -543,3 +543,10 @@ def test_missing_starlette_says_what_to_install() -> None:
         "router.relay needs Starlette, which is not installed: pip install 'router[web]'",
         "data: still works",
     ], done.stderr
+
+
+def test_a_bad_hint_fails_when_the_endpoint_is_built_not_per_request() -> None:
+    relay = Relay(ScriptedRouter())
+    with pytest.raises(errors.IntentError, match="billing: free is not allowed"):
+        relay.endpoint(model="m", billing="free")
+    relay.endpoint(model="m", audience="user", deadline=5.0, response_model=None)

@@ -21,6 +21,9 @@ __all__ = ["BrowserInputError", "Relay", "RelayableRouter", "browser_messages"]
 #: Roles a browser may send; `system` and `tool` messages are the service's to write.
 BROWSER_ROLES = frozenset({"user", "assistant"})
 
+#: Options of `call()` that are not intent hints.
+CALL_OPTIONS = frozenset({"deadline", "headers", "api_key", "response_model"})
+
 
 class RelayableRouter(Protocol):
     """What the relay needs of a router (`router.AsyncRouter` provides it)."""
@@ -98,8 +101,13 @@ class Relay:
         as a JSON body (POST, read with `fetch`), or `?prompt=...` (GET, for `EventSource`).
         Nothing else it sends is read. The call's body is `model`, an optional `system`
         message, the browser's messages, and `request_fields` (such as `response_format`);
-        `options` are the hints and call options, fixed by the service.
+        `options` are the hints and call options, fixed by the service. A bad hint raises
+        `IntentError` here, when the app is built, rather than on every request.
         """
+        from router.intent import Intent
+
+        hints = {key: value for key, value in options.items() if key not in CALL_OPTIONS}
+        Intent.from_request(None, **hints)
         fixed_fields = dict(request_fields or {})
 
         async def relay_endpoint(http_request: Request) -> Response:
