@@ -470,6 +470,8 @@ class CallCore:
     ) -> AttemptAction | SleepAction | StopAction:
         """Record the failed attempt and ask the plan what follows."""
         self.record_attempt(failure.error, now)
+        if self.assembler is not None:
+            self.last_partial = self.assembler.finish(eof=False)
         clock_total = self.clocks.expired(now) == "total" or isinstance(failure.error, TotalTimeout)
         action = self.plan.on_failure(
             Failure(
