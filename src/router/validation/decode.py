@@ -1,15 +1,21 @@
 """Strict JSON decoding of an answer: standard JSON only, failures located.
 
-Python's `json` module accepts `NaN`, `Infinity` and `-Infinity`, which are not JSON and which
-no schema engine judges alike; they are refused here. A decode failure becomes a
-`ValidationFailed` whose issue gives the line, column and character offset, with the raw text
-kept, so that a caller (or a re-ask) can show the model exactly what went wrong.
+The fast path is pydantic-core's Rust parser (pydantic is a dependency anyway), about twice
+as fast as the standard library's; wherever it declines (lone surrogates, nesting deeper than
+200, any syntax error) the standard library decides, so the result is always exactly what
+`json.loads` gives, minus the non-JSON constants: Python's `json` module accepts `NaN`,
+`Infinity` and `-Infinity`, which are not JSON and which no schema engine judges alike, so
+they are refused. A decode failure becomes a `ValidationFailed` whose issue gives the line,
+column and character offset, with the raw text kept, so that a caller (or a re-ask) can show
+the model exactly what went wrong.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any, NoReturn
+
+from pydantic_core import from_json
 
 from router.errors import ValidationFailed, ValidationIssue
 
@@ -35,6 +41,10 @@ def _fail(detail: str, raw: str | bytes) -> ValidationFailed:
 
 def parse_json(raw: str | bytes) -> Any:
     """Decode one JSON document, or raise `ValidationFailed` saying where it breaks."""
+    try:
+        return from_json(raw, allow_inf_nan=False, cache_strings="keys")
+    except ValueError:
+        pass  # the standard library decides, and says where the text breaks
     try:
         text = raw if isinstance(raw, str) else raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -19,7 +19,20 @@ import warnings
 from fractions import Fraction
 from typing import Any
 
-__all__ = ["FAITHFUL_KEYWORDS", "compile_pattern"]
+__all__ = [
+    "ENUM",
+    "FAITHFUL_KEYWORDS",
+    "OVERRIDE_KEYWORDS",
+    "PATTERN",
+    "compile_pattern",
+    "json_equal",
+    "native_pattern",
+]
+
+#: Names under which the rewritten schema (see `router.validation.fastschema`) asks the fast
+#: engine for the reference's `pattern` and `enum`.
+PATTERN = "x-router-pattern"
+ENUM = "x-router-enum"
 
 
 def compile_pattern(pattern: str) -> re.Pattern[str]:
@@ -74,5 +87,156 @@ class MultipleOfKeyword:
             raise ValueError(f"{instance!r} is not a multiple of {divisor}")
 
 
-#: Custom keywords handed to `jsonschema_rs` so that its verdicts match the reference.
-FAITHFUL_KEYWORDS: dict[str, type] = {"pattern": PatternKeyword, "multipleOf": MultipleOfKeyword}
+def _unbool(value: Any) -> Any:
+    # JSON Schema equality keeps true apart from 1 (Python's bool is an int).
+    return ("bool", value) if isinstance(value, bool) else value
+
+
+def json_equal(one: Any, two: Any) -> bool:
+    """Equality as the reference's `enum` and `const` judge it (1 == 1.0, true != 1)."""
+    if one is two:
+        return True
+    if isinstance(one, str) or isinstance(two, str):
+        return bool(one == two)
+    if isinstance(one, list) and isinstance(two, list):
+        return len(one) == len(two) and all(map(json_equal, one, two))
+    if isinstance(one, dict) and isinstance(two, dict):
+        return len(one) == len(two) and all(
+            key in two and json_equal(value, two[key]) for key, value in one.items()
+        )
+    return bool(_unbool(one) == _unbool(two))
+
+
+class EnumKeyword:
+    """`enum` as the reference judges it; scalar members are found by one hash lookup.
+
+    The fast engine compares numbers slowly (several microseconds per `enum` of floats), so
+    enums holding numbers are routed here; enums of strings stay native.
+    """
+
+    __slots__ = ("_containers", "_members", "_scalars")
+
+    def __init__(
+        self, parent_schema: dict[str, Any], value: list[Any], schema_path: list[Any]
+    ) -> None:
+        self._members = value
+        # A bool is tagged so that true and 1 differ; 1 and 1.0 share a hash and are equal.
+        self._scalars = frozenset(_unbool(m) for m in value if not isinstance(m, list | dict))
+        self._containers = [m for m in value if isinstance(m, list | dict)]
+
+    def validate(self, instance: Any) -> None:
+        """Raise unless the instance equals one of the members."""
+        if isinstance(instance, list | dict):
+            if any(json_equal(member, instance) for member in self._containers):
+                return
+        elif _unbool(instance) in self._scalars:
+            return
+        raise ValueError(f"{instance!r} is not one of {self._members!r}")
+
+
+#: Escapes that mean the same single character to Python's `re` and to the fast engine.
+_SAFE_ESCAPES = frozenset(".^$*+?()[]{}|\\/-")
+_QUANTIFIER_BRACES = re.compile(r"\{[0-9]+(,[0-9]*)?\}")
+
+
+def _class_end(pattern: str, start: int) -> int | None:
+    """The index after the `]` closing the class opened at `start`, if the class is plain."""
+    index = start + 1
+    if pattern.startswith("^", index):
+        index += 1
+    if pattern.startswith("]", index):  # `[]...]`: a literal in Python, empty in ECMA-262
+        return None
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "]":
+            return index + 1
+        if char == "[" or pattern.startswith(("&&", "--", "~~", "||"), index):
+            return None  # nested classes and set operations exist in one dialect only
+        if char == "\\":
+            if pattern[index + 1 : index + 2] not in _SAFE_ESCAPES:
+                return None
+            index += 2
+            continue
+        index += 1
+    return None
+
+
+def native_pattern(pattern: str) -> str | None:
+    """`pattern` rewritten for the fast engine with Python's meaning, or None if unsure.
+
+    Only a plain subset is translated: literals, escaped punctuation, simple classes and
+    ranges, groups `(...)` and `(?:...)`, alternation, greedy and lazy quantifiers, `^`, and
+    `$` as the very last character (Python's `$` also matches before a final newline, so it
+    becomes `\\n?$`). Everything else (`.`, `\\d`, `\\w`, `\\s`, `\\b`, flags, lookaround,
+    possessive quantifiers, Unicode classes) returns None: Python's `re` judges it.
+    """
+    out: list[str] = []
+    index = 0
+    after_quantifier = False
+    while index < len(pattern):
+        char = pattern[index]
+        quantifier = False
+        if char == "\\":
+            escaped = pattern[index + 1 : index + 2]
+            if escaped not in _SAFE_ESCAPES:
+                return None
+            out.append(pattern[index : index + 2])
+            index += 2
+        elif char == "[":
+            end = _class_end(pattern, index)
+            if end is None:
+                return None
+            out.append(pattern[index:end])
+            index = end
+        elif char == "(":
+            if pattern.startswith("(?", index):
+                if not pattern.startswith("(?:", index):
+                    return None
+                out.append("(?:")
+                index += 3
+            else:
+                out.append("(")
+                index += 1
+        elif char == "{":
+            match = _QUANTIFIER_BRACES.match(pattern, index)
+            if match is None:
+                return None
+            out.append(match.group())
+            index = match.end()
+            quantifier = True
+        elif char in "*+?":
+            if after_quantifier and char == "+":
+                return None  # possessive: Python 3.11 only
+            out.append(char)
+            index += 1
+            quantifier = char != "?" or not after_quantifier
+        elif char == "$":
+            if index != len(pattern) - 1:
+                return None
+            out.append("\\n?$")
+            index += 1
+        elif char in ".]}":
+            return None  # `.` differs on "\r" and "\u2028"; lone `]` / `}` differ in syntax
+        else:  # a literal, `^`, `|` or `)`
+            out.append(char)
+            index += 1
+        after_quantifier = quantifier
+    return "".join(out)
+
+
+#: Custom keywords for a schema rewritten by `router.validation.fastschema`.
+FAITHFUL_KEYWORDS: dict[str, type] = {
+    PATTERN: PatternKeyword,
+    ENUM: EnumKeyword,
+    "multipleOf": MultipleOfKeyword,
+}
+
+#: Custom keywords for a schema used as written: every occurrence runs the reference's logic.
+OVERRIDE_KEYWORDS: dict[str, type] = {
+    "pattern": PatternKeyword,
+    "enum": EnumKeyword,
+    "multipleOf": MultipleOfKeyword,
+}
+
+#: The keyword a custom name stands for, in issues.
+KEYWORD_NAMES = {PATTERN: "pattern", ENUM: "enum"}

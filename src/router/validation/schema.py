@@ -3,8 +3,8 @@
 The engine is `jsonschema-rs` (Rust, Draft 4 to 2020-12) where it agrees with the reference
 implementation, `jsonschema`, and `jsonschema` itself where it might not:
 
-- `pattern` and `multipleOf` run the reference's own logic inside the fast engine (see
-  `router.validation.keywords`);
+- `pattern`, `multipleOf` and numeric `enum` run the reference's own logic inside the fast
+  engine where the two could differ (see `router.validation.fastschema` and `.keywords`);
 - a schema with `patternProperties` (a regex chosen by key, which a custom keyword cannot
   override) or one the fast engine refuses to build is validated by the reference;
 - a document the fast engine cannot take (a string holding a lone surrogate, which `\\ud800`
@@ -19,11 +19,12 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import marshal
 import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeVar, cast
 
 import jsonschema
 import referencing.exceptions
@@ -31,7 +32,8 @@ from jsonschema_specifications import REGISTRY as META_SCHEMAS  # type: ignore[i
 
 from router.errors import InvalidSchema, ValidationFailed, ValidationIssue
 from router.validation.decode import parse_json
-from router.validation.keywords import FAITHFUL_KEYWORDS
+from router.validation.fastschema import rewrite
+from router.validation.keywords import FAITHFUL_KEYWORDS, KEYWORD_NAMES, OVERRIDE_KEYWORDS
 from router.validation.paths import json_path
 
 
@@ -48,6 +50,7 @@ _FAST_ENGINE = _load_fast_engine()
 __all__ = ["SchemaCache", "SchemaValidator", "canonical_json", "compile_schema", "summarize"]
 
 Engine = Literal["jsonschema-rs", "jsonschema"]
+_K = TypeVar("_K", str, bytes)
 
 #: Keywords that send a whole schema to the reference engine (see the module docstring).
 _REFERENCE_ONLY_KEYWORDS = frozenset({"patternProperties"})
@@ -88,7 +91,7 @@ def summarize(issues: list[ValidationIssue], *, limit: int = 3) -> str:
 def _keyword_of(schema_path: Any) -> str | None:
     for part in reversed(list(schema_path)):
         if isinstance(part, str):
-            return part
+            return KEYWORD_NAMES.get(part, part)
     return None
 
 
@@ -133,9 +136,14 @@ class SchemaValidator:
     def _build_fast(schema: dict[str, Any] | bool) -> Any:
         if _FAST_ENGINE is None or _uses_keyword(schema, _REFERENCE_ONLY_KEYWORDS):
             return None
+        rewritten = rewrite(schema)
+        if rewritten is None:
+            rewritten, keywords = schema, OVERRIDE_KEYWORDS
+        else:
+            keywords = FAITHFUL_KEYWORDS
         try:
             return _FAST_ENGINE.validator_for(
-                schema, validate_formats=False, keywords=FAITHFUL_KEYWORDS, offline=True
+                rewritten, validate_formats=False, keywords=keywords, offline=True
             )
         except Exception:  # anything it cannot build, the reference judges
             return None
@@ -217,14 +225,40 @@ class SchemaValidator:
         return self.validate(instance, raw=text)
 
 
+def _exact_key(schema: Any) -> bytes | None:
+    """The schema's exact serialization (types and key order kept), or None if it has none.
+
+    `marshal` (format 2: no back-references, so equal values give equal bytes) is several
+    times faster than sorted JSON, and equal bytes always decode to equal values of equal
+    types, so it can only miss where the canonical key would hit, never hit wrongly.
+    """
+    try:
+        return marshal.dumps(schema, 2)
+    except ValueError:  # a Mapping that is not a dict, or an object marshal cannot write
+        return None
+
+
+class _LRU(OrderedDict[_K, "SchemaValidator"]):
+    def put(self, key: _K, value: SchemaValidator, maxsize: int) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > maxsize:
+            self.popitem(last=False)
+
+
 class SchemaCache:
-    """A bounded, thread-safe LRU of compiled validators keyed by the schema's canonical JSON."""
+    """A bounded, thread-safe LRU of compiled validators keyed by the schema's canonical JSON.
+
+    A second LRU, keyed by the schema's exact serialization, answers repeated lookups of the
+    same schema without re-encoding it as sorted JSON (the costly part of a lookup).
+    """
 
     def __init__(self, maxsize: int = 256) -> None:
         if maxsize < 1:
             raise ValueError("maxsize must be at least 1")
         self.maxsize = maxsize
-        self._entries: OrderedDict[str, SchemaValidator] = OrderedDict()
+        self._entries: _LRU[str] = _LRU()
+        self._exact: _LRU[bytes] = _LRU()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -232,25 +266,32 @@ class SchemaCache:
 
     def get(self, schema: Mapping[str, Any] | bool) -> SchemaValidator:
         """The compiled validator for this schema, compiling it on first sight."""
+        exact = _exact_key(schema)
+        if exact is not None:
+            with self._lock:
+                found = self._exact.get(exact)
+                if found is not None:
+                    self._exact.move_to_end(exact)
+                    return found
         key = canonical_json(schema)
         with self._lock:
             found = self._entries.get(key)
             if found is not None:
                 self._entries.move_to_end(key)
-                return found
-        # Compile outside the lock: two threads may both compile a new schema; one wins.
-        compiled = SchemaValidator(schema, canonical=key)
+        if found is None:
+            # Compile outside the lock: two threads may compile one new schema; one wins.
+            found = SchemaValidator(schema, canonical=key)
         with self._lock:
-            self._entries[key] = compiled
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.maxsize:
-                self._entries.popitem(last=False)
-        return compiled
+            self._entries.put(key, found, self.maxsize)
+            if exact is not None:
+                self._exact.put(exact, found, self.maxsize)
+        return found
 
     def clear(self) -> None:
         """Forget every compiled validator."""
         with self._lock:
             self._entries.clear()
+            self._exact.clear()
 
 
 _CACHE = SchemaCache()

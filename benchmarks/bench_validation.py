@@ -1,0 +1,212 @@
+"""Validation speed: our JSON Schema path against the engines people reach for.
+
+The input is a realistic 2.3 KB structured answer (an extracted invoice: nested objects,
+arrays, enums, patterns, `$defs`/`$ref`, `additionalProperties: false`). Every contender
+starts from the JSON text, so parsing is included everywhere. Printed: the median time per
+answer and its ratio to ours, for a valid answer and for one with four errors (where we
+collect every error with its path).
+
+    python benchmarks/bench_validation.py
+
+`fastjsonschema` is measured when it happens to be installed (it is not a dependency); it
+knows drafts up to 7, so it gets the same schema with `prefixItems` written the draft-7 way.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import statistics
+import timeit
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import jsonschema
+import jsonschema_rs
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field
+
+from router.validation import compile_schema
+
+DATA = Path(__file__).resolve().parent.parent / "tests" / "validation" / "data"
+
+
+class _Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Money(_Closed):
+    amount: Annotated[float, Field(ge=0)]
+    currency: Literal["EUR", "USD", "GBP", "JPY", "CHF"]
+
+
+class Address(_Closed):
+    street: Annotated[str, Field(min_length=1, max_length=120)]
+    city: Annotated[str, Field(min_length=1)]
+    postal_code: Annotated[str, Field(pattern=r"^[0-9A-Z -]{3,10}$")]
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+
+
+class Party(_Closed):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    vat_id: Annotated[str, Field(pattern=r"^[A-Z]{2}[0-9A-Z]{8,12}$")] | None
+    email: str
+    address: Address
+
+
+class LineItem(_Closed):
+    sku: Annotated[str, Field(pattern=r"^[A-Z]{3}-[0-9]{4}$")]
+    description: Annotated[str, Field(min_length=1, max_length=200)]
+    quantity: Annotated[int, Field(ge=1, le=10000)]
+    unit_price: Money
+    tax_rate: Literal[0, 0.055, 0.1, 0.2]
+    category: Literal["hardware", "software", "service", "shipping"]
+    tags: Annotated[list[Annotated[str, Field(max_length=20)]], Field(max_length=5)]
+
+
+class Totals(_Closed):
+    net: Money
+    tax: Money
+    gross: Money
+
+
+class Payment(_Closed):
+    method: Literal["bank_transfer", "card", "cash"]
+    iban: Annotated[str, Field(pattern=r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$")] | None
+    terms_days: Annotated[int, Field(ge=0, le=120)]
+
+
+class Invoice(_Closed):
+    """The pydantic model equivalent to invoice.schema.json."""
+
+    schema_version: Literal[2]
+    invoice_number: Annotated[str, Field(pattern=r"^INV-[0-9]{4}-[0-9]{5}$")]
+    issue_date: str
+    due_date: str | None
+    status: Literal["draft", "issued", "paid", "overdue", "cancelled"]
+    seller: Party
+    buyer: Party
+    items: Annotated[list[LineItem], Field(min_length=1)]
+    totals: Totals
+    payment: Payment
+    location: tuple[
+        Annotated[float, Field(ge=-90, le=90)], Annotated[float, Field(ge=-180, le=180)]
+    ]
+    notes: list[Annotated[str, Field(max_length=500)]]
+
+
+def load() -> tuple[dict[str, Any], str, str]:
+    """The schema, a valid answer and an invalid one (four errors)."""
+    schema = json.loads((DATA / "invoice.schema.json").read_text())
+    valid = (DATA / "invoice.json").read_text().strip()
+    broken = json.loads(valid)
+    broken["items"][0]["quantity"] = 1.5
+    broken["items"][2]["unit_price"]["currency"] = "BTC"
+    broken["buyer"]["address"]["country"] = "Germany"
+    broken["surprise"] = True
+    return schema, valid, json.dumps(broken, ensure_ascii=False)
+
+
+def draft7(schema: dict[str, Any]) -> dict[str, Any]:
+    """The same schema in draft-7 terms (`prefixItems` -> array `items`), for fastjsonschema."""
+    out = copy.deepcopy(schema)
+    location = out["properties"]["location"]
+    location["items"] = location.pop("prefixItems")
+    location["additionalItems"] = False
+    out["definitions"] = out.pop("$defs")
+    text = json.dumps(out).replace("#/$defs/", "#/definitions/")
+    return {"$schema": "http://json-schema.org/draft-07/schema#", **json.loads(text)}
+
+
+def contenders(schema: dict[str, Any]) -> dict[str, Callable[[str], object]]:
+    """Each contender validates one JSON text completely; errors are collected, not raised."""
+    ours = compile_schema(schema)
+    reference = jsonschema.Draft202012Validator(schema)
+    rust = jsonschema_rs.validator_for(schema)
+    adapter = Invoice
+
+    def ours_prebuilt(text: str) -> object:
+        try:
+            return ours.validate_json(text)
+        except Exception as exc:  # ValidationFailed: every issue, with paths
+            return exc
+
+    def ours_lookup(text: str) -> object:
+        try:
+            return compile_schema(schema).validate_json(text)
+        except Exception as exc:
+            return exc
+
+    def validate_each_call(text: str) -> object:
+        try:
+            return jsonschema.validate(json.loads(text), schema)
+        except jsonschema.ValidationError as exc:  # the best error only
+            return exc
+
+    def prebuilt_reference(text: str) -> object:
+        return list(reference.iter_errors(json.loads(text)))
+
+    def rust_raw(text: str) -> object:
+        document = json.loads(text)
+        return [] if rust.is_valid(document) else list(rust.iter_errors(document))
+
+    def pydantic_model(text: str) -> object:
+        try:
+            return adapter.model_validate_json(text)
+        except pydantic.ValidationError as exc:
+            return exc
+
+    table: dict[str, Callable[[str], object]] = {
+        "router: compile_schema(s).validate_json (cache lookup + parse + all errors)": ours_lookup,
+        "router: prebuilt SchemaValidator.validate_json (parse + all errors)": ours_prebuilt,
+        "jsonschema.validate() per call (best error)": validate_each_call,
+        "jsonschema Draft202012Validator prebuilt (all errors)": prebuilt_reference,
+        "jsonschema-rs raw (parse + is_valid, then all errors)": rust_raw,
+        "pydantic Invoice.model_validate_json (all errors)": pydantic_model,
+    }
+    try:
+        import fastjsonschema  # type: ignore[import-untyped,import-not-found,unused-ignore]
+    except ImportError:
+        return table
+    fast = fastjsonschema.compile(draft7(schema))
+
+    def fastjsonschema_first(text: str) -> object:
+        try:
+            return fast(json.loads(text))
+        except fastjsonschema.JsonSchemaValueException as exc:  # the first error only
+            return exc
+
+    table["fastjsonschema (draft-7 copy, first error only)"] = fastjsonschema_first
+    return table
+
+
+def median_us(function: Callable[[str], object], text: str) -> float:
+    """Median microseconds per call over several timed batches."""
+    function(text)
+    number = 1
+    while timeit.timeit(lambda: function(text), number=number) < 0.05:
+        number *= 2
+    runs = timeit.repeat(lambda: function(text), number=number, repeat=7)
+    return statistics.median(runs) / number * 1e6
+
+
+def main() -> None:
+    """Print one table per input: median µs per answer and the ratio to ours."""
+    schema, valid, broken = load()
+    table = contenders(schema)
+    ours_name = next(iter(table))
+    for label, text in (("valid answer", valid), ("invalid answer (4 errors)", broken)):
+        size = len(text.encode())
+        print(f"{label}: {size} bytes")
+        results = {name: median_us(function, text) for name, function in table.items()}
+        ours = results[ours_name]
+        print(f"| {'contender':<78} | {'median µs':>10} | {'x ours':>7} |")
+        print(f"|{'-' * 80}|{'-' * 12}:|{'-' * 8}:|")
+        for name, micros in results.items():
+            print(f"| {name:<78} | {micros:>10.1f} | {micros / ours:>7.2f} |")
+        print()
+
+
+if __name__ == "__main__":
+    main()
