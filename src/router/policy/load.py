@@ -72,11 +72,16 @@ class PolicySpec:
 class _Walker:
     """Reports problems for one source; every check appends and carries on."""
 
-    def __init__(self, source: str, diagnostics: list[Diagnostic]) -> None:
+    def __init__(
+        self, source: str, diagnostics: list[Diagnostic], refused: frozenset[int] = frozenset()
+    ) -> None:
         self.source = source
         self.diagnostics = diagnostics
+        self.refused = refused  # ids of nodes under a refused tag: reported once already
 
     def error(self, node: Node, message: str, code: str = "policy") -> None:
+        if id(node) in self.refused:
+            return
         line, column = position(node)
         self.diagnostics.append(Diagnostic(self.source, line, column, message, code=code))
 
@@ -432,7 +437,7 @@ def parse_policy(text: str, source: str) -> PolicySpec:
         return spec
     if any(d.code == "alias-bomb" for d in spec.diagnostics):
         return spec
-    w = _Walker(source, spec.diagnostics)
+    w = _Walker(source, spec.diagnostics, composed.refused)
     if not isinstance(root, MappingNode):
         w.error(root, f"a policy is a mapping with `version: 1`, got {w.describe(root)}", "type")
         return spec
@@ -454,8 +459,9 @@ def parse_policy(text: str, source: str) -> PolicySpec:
         elif key == "description":
             spec.description = w.string(value, "description") or ""
         elif key == "defaults":
-            list(w.keys(value, "defaults", g.OPTION_KEYS))  # report unknown keys
-            spec.defaults = _settings(w, value, "defaults", Settings())
+            list(w.keys(value, "defaults", g.OPTION_KEYS))  # reports unknown keys
+            if isinstance(value, MappingNode):
+                spec.defaults = _settings(w, value, "defaults", Settings())
         else:
             rules_node = value
     if not version_seen:

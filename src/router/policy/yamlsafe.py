@@ -55,6 +55,8 @@ class ComposeResult:
 
     root: Node | None
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: ids of the nodes under a refused tag, so later checks do not report them again
+    refused: frozenset[int] = frozenset()
 
 
 def compose(text: str, source: str) -> ComposeResult:
@@ -93,8 +95,9 @@ def compose(text: str, source: str) -> ComposeResult:
         )
     if root is None:
         return ComposeResult(None, [])
-    diagnostics = _check_tree(root, source)
-    return ComposeResult(root, diagnostics)
+    refused: set[int] = set()
+    diagnostics = _check_tree(root, source, refused)
+    return ComposeResult(root, diagnostics, frozenset(refused))
 
 
 def _children(node: Node) -> Iterator[Node]:
@@ -106,7 +109,7 @@ def _children(node: Node) -> Iterator[Node]:
         yield from node.value
 
 
-def _check_tree(root: Node, source: str) -> list[Diagnostic]:
+def _check_tree(root: Node, source: str, refused: set[int]) -> list[Diagnostic]:
     """One pass over the node graph, each distinct node once (aliases share nodes).
 
     Computes the size the document expands to with every alias counted at each use, so an
@@ -150,7 +153,9 @@ def _check_tree(root: Node, source: str) -> list[Diagnostic]:
                 )
             ]
         in_progress.add(key)
-        _check_node(node, source, out)
+        if key in refused or not _check_node(node, source, out):
+            refused.add(key)
+            refused.update(id(child) for child in _children(node))
         stack.append((node, True))
         for child in _children(node):
             if id(child) in in_progress:
@@ -169,7 +174,8 @@ def _check_tree(root: Node, source: str) -> list[Diagnostic]:
     return out
 
 
-def _check_node(node: Node, source: str, out: list[Diagnostic]) -> None:
+def _check_node(node: Node, source: str, out: list[Diagnostic]) -> bool:
+    """Report what is wrong with one node; False when its tag is refused."""
     if node.tag not in ALLOWED_TAGS:
         line, column = position(node)
         if node.tag == _TAG + "merge":
@@ -181,6 +187,7 @@ def _check_node(node: Node, source: str, out: list[Diagnostic]) -> None:
                 "(strings, numbers, booleans, lists, mappings); remove the tag"
             )
         out.append(Diagnostic(source, line, column, message, code="tag"))
+        return False
     if isinstance(node, MappingNode):
         seen: dict[object, int] = {}
         for key_node, _value in node.value:
@@ -205,3 +212,4 @@ def _check_node(node: Node, source: str, out: list[Diagnostic]) -> None:
                 )
             else:
                 seen[name] = line
+    return True
