@@ -372,6 +372,43 @@ async def test_browser_hanging_up_cancels_the_call_and_closes_it() -> None:
     assert 3 <= len(result.chunks) < 10
 
 
+@pytest.mark.anyio
+async def test_a_send_that_fails_because_the_client_is_gone_cancels_the_call() -> None:
+    # Servers speaking ASGI 2.4 raise OSError from send() instead of sending http.disconnect.
+    call = ScriptedCall(pieces=["word "] * 1000, delay=0.01)
+    app = make_app(ScriptedRouter(call))
+    sent: list[dict[str, Any]] = []
+    received = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal received
+        if not received:
+            received = True
+            return {"type": "http.request", "body": json.dumps(PROMPT).encode()}
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        if len(sent) >= 3:
+            raise OSError("connection reset by peer")
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "method": "POST",
+        "path": "/chat",
+        "raw_path": b"/chat",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [],
+    }
+    with anyio.fail_after(5):
+        await app(scope, receive, send)
+    assert call.closed
+    assert len(sent) == 3
+
+
 # --- reconnects and what a browser may choose ---------------------------------------------------
 
 

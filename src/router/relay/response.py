@@ -15,6 +15,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 import anyio
+from anyio.lowlevel import checkpoint
 
 from router.errors import RouterError
 from router.relay._web import Receive, Response, Scope, Send
@@ -155,7 +156,7 @@ class EventStreamResponse(Response):
             except OSError:
                 # Servers speaking ASGI 2.4 may raise on a send to a closed connection.
                 self._on_disconnect()
-                await anyio.lowlevel.checkpoint()
+                await checkpoint()  # the cancellation takes effect here
             self._last_sent = anyio.current_time()
 
     def _on_disconnect(self) -> None:
