@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from router.redact import REDACTED, is_secret_header, redact_headers, redact_text
+from router.redact import REDACTED, is_secret_header, redact_headers, redact_text, redact_value
 
 KEY = "sk-proj-abcdefghijklmnop1234"
 
@@ -50,3 +50,11 @@ def test_credential_shapes_are_removed_from_text(text: str) -> None:
 
 def test_plain_text_is_untouched() -> None:
     assert redact_text("the answer is 42, a skeptic asked") == "the answer is 42, a skeptic asked"
+
+
+def test_parsed_error_bodies_are_redacted_deeply() -> None:
+    body = {"error": {"message": f"Incorrect API key provided: {KEY}", "code": 401}, "api-key": "x"}
+    out = redact_value({"list": [body], "n": 1}, [KEY])
+    assert KEY not in repr(out)
+    assert out["list"][0]["api-key"] == REDACTED
+    assert out["n"] == 1

@@ -47,7 +47,7 @@ from router.errors import (
     UpstreamStatusError,
 )
 from router.http import READ_DEADLINE
-from router.redact import redact_text
+from router.redact import redact_text, redact_value
 from router.resilience import (
     AttemptAction,
     ClockLimits,
@@ -305,7 +305,8 @@ class CallCore:
             f"{self.endpoint_name()} answered {status_code}: {info.message}",
             self.endpoint.secrets,
         )
-        error = UpstreamStatusError(message, status_code=status_code, body=info.payload)
+        body_value = redact_value(info.payload, self.endpoint.secrets)
+        error = UpstreamStatusError(message, status_code=status_code, body=body_value)
         raise AttemptFailed(
             error,
             retryable=status_is_retryable(status_code) and bool(info.retryable),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 __all__ = [
     "REDACTED",
@@ -17,6 +18,7 @@ __all__ = [
     "is_secret_header",
     "redact_headers",
     "redact_text",
+    "redact_value",
 ]
 
 REDACTED = "[REDACTED]"
@@ -54,3 +56,18 @@ def redact_text(text: str, secrets: Iterable[str | None] = ()) -> str:
     text = _PATTERNS[0].sub(lambda m: f"{m.group(1)} {REDACTED}", text)
     text = _PATTERNS[1].sub(REDACTED, text)
     return _PATTERNS[2].sub(lambda m: m.group(1) + REDACTED, text)
+
+
+def redact_value(value: Any, secrets: Iterable[str | None] = ()) -> Any:
+    """A parsed JSON value (e.g. a provider's error body) with secrets removed from its strings."""
+    known = tuple(secrets)
+    if isinstance(value, str):
+        return redact_text(value, known)
+    if isinstance(value, Mapping):
+        return {
+            key: REDACTED if is_secret_header(str(key)) else redact_value(item, known)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [redact_value(item, known) for item in value]
+    return value
