@@ -44,6 +44,7 @@ from router.errors import (
     ValidationFailed,
     ValidationIssue,
 )
+from router.sse import ServerSentEvent, SSEDecoder
 
 __version__ = "0.1.0"
 
@@ -65,6 +66,10 @@ _LAZY: dict[str, str] = {
     "SchemaValidator": "router.validation",
     "compile_schema": "router.validation",
     "validate_completion": "router.validation",
+    "ChatCompletionsDialect": "router.providers.openai",
+    "Dialect": "router.providers.base",
+    "StreamAssembler": "router.assemble",
+    "UpstreamErrorInfo": "router.providers.base",
 }
 
 
@@ -90,6 +95,7 @@ __all__ = [
     "CallCancelled",
     "CallError",
     "CallTimeout",
+    "ChatCompletionsDialect",
     "Choice",
     "Completion",
     "ConfigurationError",
@@ -97,6 +103,7 @@ __all__ = [
     "ConnectionFailed",
     "Decision",
     "Diagnostic",
+    "Dialect",
     "EventTooLarge",
     "FirstTokenTimeout",
     "FunctionCall",
@@ -116,8 +123,11 @@ __all__ = [
     "Retries",
     "Router",
     "RouterError",
+    "SSEDecoder",
     "SchemaValidator",
+    "ServerSentEvent",
     "Status",
+    "StreamAssembler",
     "StreamFailed",
     "StreamInterrupted",
     "StreamOptions",
@@ -125,6 +135,7 @@ __all__ = [
     "Timings",
     "ToolCall",
     "TotalTimeout",
+    "UpstreamErrorInfo",
     "UpstreamStatusError",
     "Usage",
     "UsageError",

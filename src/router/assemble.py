@@ -232,6 +232,15 @@ class StreamAssembler:
             )
             return False
 
+    def fail(self, kind: str, message: str) -> None:
+        """End the stream as failed for a reason found outside the events.
+
+        For the driver: the decoder raised `EventTooLarge`, the bytes broke the transfer
+        encoding... What was assembled before stays available.
+        """
+        if self._error is None:
+            self._fail(kind, message)
+
     def take_text(self) -> str:
         """Choice 0's content received since the last call (the delta to hand the caller)."""
         first = self._first
@@ -361,6 +370,10 @@ class StreamAssembler:
         """The tool call a fragment belongs to: by `index`; without one by id, then position."""
         index = fragment.get("index")
         if index is not None:
+            if index.__class__ is not int:
+                raise _MalformedChunk(
+                    f"tool_calls[].index is {type(index).__name__}, expected an integer"
+                )
             key: object = index
         else:
             key = self._unindexed_key(state, fragment.get("id"), position)

@@ -1,0 +1,119 @@
+"""`router replay`: decode and assemble a recorded `text/event-stream` body, offline.
+
+Reads the raw body of a streamed Chat Completions answer (a file, or `-` for stdin), runs it
+through the same SSE decoder and assembler as live calls, and prints the assembled answer:
+as text for people, or as one JSON object `{"status", "error", "completion"}` for programs.
+Exit 0 when the stream is complete, 1 when it is interrupted or failed, 2 when the input
+cannot be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from router.completion import Completion
+
+HELP = "decode and assemble a recorded text/event-stream body and print the answer"
+
+#: Bytes handed to the decoder at a time, as a network read would.
+_READ_SIZE = 65536
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Arguments of `router replay`."""
+    from router.cli.common import add_format_option
+
+    parser.add_argument(
+        "recording",
+        metavar="RECORDING",
+        help="a raw text/event-stream body (a file, or - for standard input)",
+    )
+    add_format_option(parser)
+
+
+def replay(body: bytes) -> tuple[Completion, dict[str, Any] | None]:
+    """Decode and assemble a whole recorded body: the completion and the error, if any."""
+    from router.errors import EventTooLarge
+    from router.providers import get_dialect
+    from router.sse import SSEDecoder
+
+    decoder = SSEDecoder()
+    assembler = get_dialect("openai").new_assembler()
+    try:
+        for start in range(0, len(body), _READ_SIZE):
+            for event in decoder.decode(body[start : start + _READ_SIZE]):
+                assembler.feed(event)
+            if assembler.done:
+                break
+        decoder.flush()
+    except EventTooLarge as exc:
+        assembler.fail("event_too_large", str(exc))
+    return assembler.finish(eof=True), assembler.error
+
+
+def report(completion: Completion, error: dict[str, Any] | None) -> dict[str, Any]:
+    """The JSON report: status, the error's type and message (or null), the completion."""
+    return {
+        "status": str(completion.status),
+        "error": None
+        if error is None
+        else {"type": error.get("type"), "message": error.get("message")},
+        "completion": completion.to_dict(),
+    }
+
+
+def render_text(completion: Completion, error: dict[str, Any] | None) -> str:
+    """The report for people: status, model and usage, then each choice's answer."""
+    lines = [f"status: {completion.status}"]
+    if error is not None:
+        lines.append(f"error: {error.get('type')}: {error.get('message')}")
+    lines.append(f"model: {completion.model or '-'}  id: {completion.id or '-'}")
+    usage = completion.usage
+    if usage is not None:
+        lines.append(
+            f"usage: {usage.prompt_tokens} prompt + {usage.completion_tokens} completion"
+            f" = {usage.total_tokens} tokens"
+        )
+    for choice in completion.choices:
+        lines.append("")
+        lines.append(f"--- choice {choice.index} (finish: {choice.finish_reason or 'none'})")
+        message = choice.message
+        if message.reasoning:
+            lines.append(f"[reasoning] {message.reasoning}")
+        if message.refusal:
+            lines.append(f"[refusal] {message.refusal}")
+        if message.content:
+            lines.append(message.content)
+        for call in message.tool_calls:
+            lines.append(
+                f"[tool call {call.id or '-'}] {call.function.name}({call.function.arguments})"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Replay the recording and print the report; the exit code says how the stream ended."""
+    import sys
+
+    from router.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, error_line, print_json
+    from router.completion import Status
+    from router.errors import UsageError
+
+    try:
+        from router.cli.common import read_bytes
+
+        body = read_bytes(args.recording)
+    except UsageError as exc:
+        error_line(str(exc))
+        return EXIT_USAGE
+    completion, error = replay(body)
+    outcome = EXIT_OK if completion.status == Status.COMPLETE else EXIT_FAILED
+    # Checks of the assembled answer (such as validating it against a schema) belong here:
+    # they read `completion`, add their findings to the report and may set `outcome`.
+    if args.format == "json":
+        print_json(report(completion, error))
+    else:
+        sys.stdout.write(render_text(completion, error))
+    return outcome
