@@ -1,0 +1,88 @@
+"""Router configuration: keys, endpoints, Azure, decisions; no network."""
+
+from __future__ import annotations
+
+import pytest
+
+from router.client import AsyncRouter, Router
+from router.errors import ConfigurationError
+from router.policy import Policy
+
+POLICY = Policy.from_text("version: 1\ndefaults: {mode: stream}\nrules: []\n")
+REQUEST = {"model": "gpt-4o", "messages": []}
+
+
+def endpoint(router: Router, **kwargs: object) -> tuple[str, dict[str, str]]:
+    found = router._endpoint(REQUEST, kwargs.get("headers"), kwargs.get("api_key"))  # type: ignore[arg-type]
+    return found.url, dict(found.headers)
+
+
+def test_the_key_comes_from_openai_api_key_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-env-0123456789")
+    with Router(POLICY) as router:
+        url, headers = endpoint(router)
+    assert url == "https://api.openai.com/v1/chat/completions"
+    assert headers["authorization"] == "Bearer sk-env-0123456789"
+
+
+def test_a_named_key_variable_must_exist(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MY_KEY", raising=False)
+    with pytest.raises(ConfigurationError, match="MY_KEY") as info:
+        Router(POLICY, api_key_env="MY_KEY")
+    assert info.value.code == "api_key_env"
+
+
+def test_no_key_at_all_sends_no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with Router(POLICY, base_url="http://localhost:8000/v1/") as router:
+        url, headers = endpoint(router, headers={"x-extra": "1"})
+    assert url == "http://localhost:8000/v1/chat/completions"
+    assert headers == {"x-extra": "1"}
+
+
+@pytest.mark.parametrize("base_url", ["ftp://example.com", "not a url", "http://"])
+def test_a_bad_base_url_is_a_configuration_error(base_url: str) -> None:
+    with pytest.raises(ConfigurationError, match="base_url"):
+        Router(POLICY, base_url=base_url)
+
+
+def test_azure_endpoints(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "azure-key-123456")
+    with Router(POLICY, base_url="https://res.openai.azure.com", provider="azure") as router:
+        url, headers = endpoint(router)
+    assert url == (
+        "https://res.openai.azure.com/openai/deployments/gpt-4o/chat/completions"
+        "?api-version=2024-10-21"
+    )
+    assert headers == {"api-key": "azure-key-123456"}
+    deployment = "https://res.openai.azure.com/openai/deployments/prod"
+    with Router(POLICY, base_url=deployment, azure_api_version="2025-01-01") as router:
+        url, _ = endpoint(router)
+    assert url == f"{deployment}/chat/completions?api-version=2025-01-01"
+
+
+def test_azure_needs_a_deployment() -> None:
+    router = Router(POLICY, base_url="https://res.openai.azure.com", provider="azure")
+    with router, pytest.raises(ConfigurationError, match="deployment"):
+        router._endpoint({"messages": []}, None, None)
+
+
+def test_decide_needs_no_network_and_names_the_provider() -> None:
+    with Router(POLICY, base_url="http://127.0.0.1:9/v1", provider="vllm") as router:
+        decision = router.decide(REQUEST, audience="user")
+    assert decision.mode == "stream"
+    assert decision.intent.provider == "vllm"
+
+
+def test_a_request_must_be_a_mapping() -> None:
+    router = Router(POLICY, base_url="http://127.0.0.1:9/v1")
+    with router, pytest.raises(ConfigurationError, match="mapping"):
+        router.call(["not", "a", "body"])  # type: ignore[arg-type]
+
+
+@pytest.mark.anyio
+async def test_async_router_shares_the_configuration() -> None:
+    async with AsyncRouter(POLICY, base_url="http://127.0.0.1:9/v1", api_key="k-123456") as r:
+        assert r.decide(REQUEST).mode == "stream"
+        assert "k-123456" not in repr(r)
+        assert "api_key=set" in repr(r)
