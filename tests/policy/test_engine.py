@@ -105,3 +105,105 @@ def test_load_policy_reads_files_and_reports_unreadable_ones(tmp_path: Path) -> 
     (tmp_path / "bad.yaml").write_bytes(b"version: 1\n\xff\n")
     with pytest.raises(PolicyError, match="UTF-8"):
         load_policy(tmp_path / "bad.yaml")
+
+
+MERGE_POLICY = """\
+version: 1
+defaults:
+  mode: batch
+  validate: {reask: 2}
+  timeouts: {connect: 2s, first_token: 20s, idle: 15s, total: 5m}
+  retries: {attempts: 4, backoff: {initial: 250ms, max: 4s}}
+  stream: {include_usage: never, fallback: none}
+rules:
+  - name: slow-first-token
+    when: {model: o3}
+    mode: stream
+    timeouts: {first_token: 3m}
+  - name: no-validation
+    when: {labels.route: raw}
+    validate: false
+  - name: usage-always
+    when: {labels.route: metered}
+    mode: stream
+    stream: {include_usage: always}
+  - name: usage-auto
+    when: {labels.route: auto}
+    mode: stream
+    stream: {include_usage: auto}
+  - name: progressive
+    when: {audience: user}
+    mode: stream
+    validate: {progressive: true}
+"""
+
+
+def test_options_merge_key_by_key_over_defaults_and_builtins() -> None:
+    policy = Policy.from_text(MERGE_POLICY)
+    options = policy.decide(model="o3").options
+    assert options.timeouts.first_token == 180.0
+    assert (options.timeouts.connect, options.timeouts.idle, options.timeouts.total) == (
+        2.0,
+        15.0,
+        300.0,
+    )
+    assert (options.retries.attempts, options.retries.backoff_initial) == (4, 0.25)
+    assert options.stream.fallback == "none"
+    # `validate: {reask: 2}` in defaults turns validation on everywhere ...
+    assert options.validate.enabled
+    assert options.validate.reask == 2
+    # ... a rule may turn it off, and a rule's mapping merges into the defaults' one.
+    assert not policy.decide(labels={"route": "raw"}).options.validate.enabled
+    merged = policy.decide(audience="user").options.validate
+    assert (merged.enabled, merged.reask, merged.progressive) == (True, 2, True)
+    # nothing matched: the defaults decide
+    fallback = policy.decide()
+    assert (fallback.rule, fallback.mode, fallback.options.timeouts.first_token) == (
+        None,
+        "batch",
+        20.0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("route", "billing", "include_usage"),
+    [
+        ("metered", "none", True),  # always: whenever the mode is stream
+        ("auto", "none", False),  # auto: only when billing needs usage
+        ("auto", "after_delivery", True),
+        ("auto", "before_delivery", True),
+        ("other", "after_delivery", False),  # never (the defaults say so)
+    ],
+)
+def test_include_usage_resolution(route: str, billing: str, include_usage: bool) -> None:
+    policy = Policy.from_text(MERGE_POLICY)
+    hints = {"labels": {"route": route}, "billing": billing}
+    if route == "other":
+        hints["model"] = "o3"
+    assert policy.decide(**hints).options.stream.include_usage is include_usage
+
+
+def test_batch_never_asks_for_usage_in_a_stream() -> None:
+    policy = Policy.from_text("version: 1\ndefaults: {stream: {include_usage: always}}\n")
+    assert policy.decide(billing="after_delivery").options.stream.include_usage is False
+
+
+def test_rules_expose_their_own_and_merged_settings_for_analysis() -> None:
+    policy = Policy.from_text(MERGE_POLICY)
+    rule = policy.rule("slow-first-token")
+    assert (rule.line, rule.column, rule.index, rule.mode) == (9, 5, 0, "stream")
+    assert rule.settings.first_token == 180.0
+    assert rule.settings.idle is None  # not written in the rule
+    assert rule.outcome.settings.idle == 15.0  # merged
+    (predicate,) = rule.condition.items
+    assert (predicate.field, predicate.op, predicate.operand) == ("model", "eq", "o3")  # type: ignore[union-attr]
+    with pytest.raises(KeyError):
+        policy.rule("nope")
+
+
+def test_policy_identity() -> None:
+    policy = Policy.from_text("version: 1\n", source="inline")
+    assert policy.source == "inline"
+    assert len(policy.sha256) == 64
+    assert policy.decide().policy.to_dict() == {"source": "inline", "sha256": policy.sha256}
+    assert "inline" in repr(policy)

@@ -195,6 +195,7 @@ CASES = [
     ("in-not-a-list", RULE + "    when: {tools: {in: offered}}\n", 4, 24, ["expected a list"]),
     ("empty-test", RULE + "    when: {model: {}}\n", 4, 19, ["an empty test"]),
     ("negative-tokens", RULE + "    when: {expected_tokens: -1}\n", 4, 29, [">= 0"]),
+    ("bool-list", RULE + "    when: {post_process: [true]}\n", 4, 26, ["expected true or false"]),
     ("description-type", RULE + "    description: [a]\n", 4, 18, ["expected a string"]),
 ]
 

@@ -322,6 +322,9 @@ def _field_tests(
         value = read(node, where)
         return [] if value is None else [Predicate(field_name, "eq", value, line, column)]
     if isinstance(node, SequenceNode):
+        if kind == "bool":
+            w.error(node, f"{where}: expected true or false, got a list", "type")
+            return []
         values = _values(w, node, where, read)
         return [] if values is None else [Predicate(field_name, "in", values, line, column)]
     out: list[Predicate] = []

@@ -132,7 +132,19 @@ class OptionsModel(_Strict):
 # --- conditions ---------------------------------------------------------------------------
 
 
-class SetOps(_Strict, Generic[T]):
+class _Ops(_Strict):
+    """A mapping of operators: at least one."""
+
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> _Ops:
+        if not self.model_fields_set:
+            raise ValueError("an empty test; write a value, a list or {operator: value}")
+        return self
+
+
+class SetOps(_Ops, Generic[T]):
     """Operators every field but booleans takes."""
 
     in_: Annotated[list[T], Field(min_length=1)] | Unset = Field(None, alias="in")
@@ -174,7 +186,7 @@ class StrOps(SetOps[str]):
     )
 
 
-class BoolOps(_Strict):
+class BoolOps(_Ops):
     """Operators of a boolean field."""
 
     ne: bool | Unset = None
