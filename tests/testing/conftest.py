@@ -1,0 +1,54 @@
+"""Helpers for the test kit's own tests: a plain SSE splitter and request bodies."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from router.testing import SimulatedProvider
+
+
+def chat(stream: bool = False, **extra: Any) -> dict[str, Any]:
+    """A minimal Chat Completions request body."""
+    body: dict[str, Any] = {
+        "model": "gpt-4o-mini",
+        "messages": [{"role": "user", "content": "Say hello"}],
+    }
+    if stream:
+        body["stream"] = True
+    body.update(extra)
+    return body
+
+
+def events(raw: bytes) -> list[str]:
+    """The `data:` payloads of a well-formed event stream, in order (comments dropped)."""
+    out = []
+    for block in raw.decode().split("\n\n"):
+        data = [line[6:] for line in block.split("\n") if line.startswith("data: ")]
+        if data:
+            out.append("\n".join(data))
+    return out
+
+
+def chunks(raw: bytes) -> list[dict[str, Any]]:
+    """The JSON chunks of a stream (everything but `[DONE]`)."""
+    return [json.loads(item) for item in events(raw) if item != "[DONE]"]
+
+
+def content(raw: bytes, index: int = 0) -> str:
+    """Choice `index`'s content, assembled from a stream's deltas."""
+    text = ""
+    for chunk in chunks(raw):
+        for choice in chunk.get("choices", []):
+            if choice.get("index") == index:
+                text += choice.get("delta", {}).get("content") or ""
+    return text
+
+
+@pytest.fixture
+def provider() -> Any:
+    """A running provider whose forever-faults end quickly, stopped after the test."""
+    with SimulatedProvider(max_stall=5.0) as running:
+        yield running
