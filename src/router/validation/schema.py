@@ -88,6 +88,13 @@ def summarize(issues: list[ValidationIssue], *, limit: int = 3) -> str:
     return f"{len(issues)} {noun}: {shown}" + (f" (and {more} more)" if more > 0 else "")
 
 
+def _at(document: Any, path: Any) -> Any:
+    """The value at `path` (keys and indices) inside `document`."""
+    for part in path:
+        document = document[part]
+    return document
+
+
 def _keyword_of(schema_path: Any) -> str | None:
     for part in reversed(list(schema_path)):
         if isinstance(part, str):
@@ -167,17 +174,21 @@ class SchemaValidator:
             try:
                 if fast.is_valid(instance):
                     return []
-                return [
-                    ValidationIssue(
-                        json_path(error.instance_path),
-                        error.message,
-                        _keyword_of(error.schema_path),
-                    )
-                    for error in fast.iter_errors(instance)
-                ]
+                return [self._fast_issue(error) for error in fast.iter_errors(instance)]
             except UnicodeEncodeError:
                 pass
         return self._reference_issues(instance)
+
+    def _fast_issue(self, error: Any) -> ValidationIssue:
+        message = error.message
+        if type(error.kind).__name__ == "Pattern":
+            # The engine ran a translated pattern; name the one the schema's author wrote.
+            written = _at(self.schema, error.schema_path)
+            head, _, _ = message.rpartition(" does not match ")
+            message = f"{head} does not match {json.dumps(written, ensure_ascii=False)}"
+        return ValidationIssue(
+            json_path(error.instance_path), message, _keyword_of(error.schema_path)
+        )
 
     def _reference_issues(
         self, instance: Any, *, first_only: bool = False
