@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -155,6 +156,20 @@ def test_standard_input_is_read_for_dash_or_no_argument(cli: Any, argv: tuple[st
     assert result.code == 0
     [decision] = _lines(result.out)
     assert decision["rule"] == "user-facing"
+
+
+def test_no_request_and_a_terminal_on_stdin_is_a_usage_error_not_a_wait(
+    cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr("sys.stdin", Terminal())
+    line = _one_error(cli("decide"))
+    assert line == (
+        "router: error: no REQUEST given: name a request file, or pipe requests into standard input"
+    )
 
 
 def test_standard_input_may_hold_json_lines(cli: Any) -> None:
@@ -331,12 +346,25 @@ def test_a_file_that_cannot_be_read(
     path = tmp_path / "secret.json"
     path.write_text("{}")
 
-    def denied(self: Path, *args: object, **kwargs: object) -> str:
+    def denied(self: Path, *args: object, **kwargs: object) -> object:
         raise PermissionError(13, "Permission denied", str(self))
 
-    monkeypatch.setattr(Path, "read_text", denied)
+    monkeypatch.setattr(Path, "open", denied)
     line = _one_error(cli("decide", path))
     assert line == f"router: error: {path}: permission denied"
+
+
+def test_an_endless_policy_cannot_hang_the_command(cli: Any) -> None:
+    line = _one_error(cli("decide", CHAT, "--policy", "/dev/zero"))
+    assert line == "router: error: /dev/zero: larger than the 1048576-byte limit"
+
+
+def test_an_endless_request_cannot_hang_the_command(
+    cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("router.cli.request_files.MAX_REQUEST_BYTES", 1000)
+    line = _one_error(cli("decide", "/dev/zero"))
+    assert line == "router: error: /dev/zero: larger than the 1000-byte limit"
 
 
 # --- the cold-start path -------------------------------------------------------------------------

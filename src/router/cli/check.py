@@ -67,10 +67,11 @@ def check_file(path: str, *, strict: bool = False) -> dict[str, Any]:
     from router.cli.common import read_text
     from router.errors import Diagnostic, PolicyError, UsageError
     from router.policy import Policy
+    from router.policy.yamlsafe import MAX_BYTES
 
     report: dict[str, Any] = {"source": path, "ok": False, "errors": 0, "warnings": 0}
     try:
-        text = read_text(path)
+        text = read_text(path, limit=MAX_BYTES)
     except UsageError as exc:
         report["error"] = str(exc)
         report["diagnostics"] = []

@@ -33,17 +33,29 @@ def print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
-def read_text(path: str) -> str:
-    """Read a UTF-8 file, or stdin for `-`; a directory or unreadable file is a usage error."""
+def read_text(path: str, *, limit: int | None = None) -> str:
+    """Read a UTF-8 file, or stdin for `-`; a directory or unreadable file is a usage error.
+
+    With `limit`, an input longer than `limit` bytes is a usage error too, found after
+    reading at most `limit + 1` bytes: an endless input (`/dev/zero`) cannot hang a command.
+    """
     from router.errors import UsageError
 
+    size = -1 if limit is None else limit + 1
     if path == "-":
-        return sys.stdin.read()
+        text = sys.stdin.read(size)
+        if limit is not None and len(text) > limit:
+            raise UsageError(f"<stdin>: larger than the {limit}-byte limit", code="too-large")
+        return text
     p = Path(path)
     if p.is_dir():
         raise UsageError(f"{path}: is a directory, expected a file", code="unreadable")
     try:
-        return p.read_text(encoding="utf-8")
+        with p.open("rb") as stream:
+            data = stream.read(size)
+        if limit is not None and len(data) > limit:
+            raise UsageError(f"{path}: larger than the {limit}-byte limit", code="too-large")
+        return data.decode("utf-8")
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file", code="unreadable") from None
     except PermissionError:
@@ -80,10 +92,11 @@ def load_policy_argument(path: str | None) -> Any:
     (every diagnostic located), which `router.cli.app` prints one per line with exit 2.
     """
     from router.policy import Policy, load_policy
+    from router.policy.yamlsafe import MAX_BYTES
 
     if path is None:
         return load_policy()
-    return Policy.from_text(read_text(path), source=path)
+    return Policy.from_text(read_text(path, limit=MAX_BYTES), source=path)
 
 
 def add_intent_options(parser: argparse.ArgumentParser) -> None:

@@ -25,6 +25,10 @@ ENVELOPE_KEYS = ("request", "intent")
 
 _JSONL_SUFFIXES = (".jsonl", ".ndjson")
 
+#: The most one REQUEST argument may hold; far above any real request or day of JSONL, and
+#: a bound, so that an endless input cannot hang the command.
+MAX_REQUEST_BYTES = 256 * 1024 * 1024
+
 
 @dataclass(frozen=True, slots=True)
 class RequestItem:
@@ -138,7 +142,7 @@ def read_requests(path: str) -> list[RequestItem]:
     from router.errors import UsageError
 
     location = "<stdin>" if path == "-" else path
-    text = read_text(path)
+    text = read_text(path, limit=MAX_REQUEST_BYTES)
     if _is_jsonl(path, text):
         items = list(_lines(location, text))
         if not items:

@@ -59,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from router.cli.common import load_policy_argument, read_text
     from router.errors import Diagnostic, PolicyError, UsageError
     from router.policy.cases import Case, load_cases, run_cases
+    from router.policy.yamlsafe import MAX_BYTES
 
     policy = load_policy_argument(args.policy)
     paths: list[str] = args.cases or [default_cases_path(args.policy)]
@@ -75,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
     problems: list[Diagnostic] = []
     for path in paths:
         try:
-            cases.extend(load_cases(read_text(path), source=path, rule_names=rule_names))
+            text = read_text(path, limit=MAX_BYTES)
+            cases.extend(load_cases(text, source=path, rule_names=rule_names))
         except PolicyError as exc:
             problems.extend(exc.diagnostics)
     if problems:
