@@ -369,7 +369,7 @@ async def test_browser_hanging_up_cancels_the_call_and_closes_it() -> None:
     assert call.cancelled
     assert call.closed
     assert not result.completed
-    assert 3 <= len(result.chunks) < 10
+    assert 3 <= len(result.chunks) < 50  # of the 1000 pieces
 
 
 @pytest.mark.anyio
