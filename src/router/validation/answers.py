@@ -172,7 +172,9 @@ def _check_choice(choice: Choice, spec: AnswerSpec) -> Any:
         try:
             parsed = _check_content(content, spec)
         except ValidationFailed as exc:
-            issues.extend(exc.issues)
+            if not issues:
+                raise  # the content alone failed: its own message says it best
+            issues[:0] = exc.issues
             raw_texts.insert(0, exc.raw or "")
     if issues:
         raise ValidationFailed(
@@ -195,10 +197,9 @@ def _check_content(content: str | None, spec: AnswerSpec) -> Any:
         return compile_schema(spec.schema).validate_json(content)
     value = parse_json(content)
     if spec.content == "json_object" and not isinstance(value, dict):
-        issue = ValidationIssue(
-            "$", f"the answer must be a JSON object, not {_json_type(value)}", "type"
-        )
-        raise ValidationFailed("the answer is not a JSON object", issues=[issue], raw=content)
+        detail = f"the answer must be a JSON object, not {_json_type(value)}"
+        issue = ValidationIssue("$", detail, "type")
+        raise ValidationFailed(detail, issues=[issue], raw=content)
     return value
 
 
