@@ -6,6 +6,7 @@ The page is served by uvicorn against the simulated provider. Chromium is Debian
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -229,3 +230,88 @@ def test_event_source_reads_the_same_text_and_its_reconnect_starts_no_second_cal
     assert result["events"].count("done") == 1
     assert len(provider.chat_requests) == 1
     page.close()
+
+
+# Texts the encoder must carry to a browser unchanged.
+ENCODER_CASES = [
+    "",
+    "plain",
+    "two\nlines",
+    "cr\ronly",
+    "crlf\r\nline",
+    "\r\n\r\n",
+    "é 世界 🎉",
+    " lead",
+]
+RAW_DATA = "line1\r\nline2\rline3\nline4\n\n"
+
+
+def test_encoded_events_read_the_same_in_the_browser_as_in_our_decoder(
+    browser: Any, webapp: ModuleType, serve: Callable[[Any], AbstractContextManager[str]]
+) -> None:
+    import anyio
+    from starlette.applications import Starlette
+    from starlette.responses import FileResponse, StreamingResponse
+    from starlette.routing import Mount, Route
+    from starlette.staticfiles import StaticFiles
+
+    from router.relay.encoder import encode_comment, encode_event
+    from router.relay.events import PING, delta_event, done_event
+    from router.sse import SSEDecoder
+
+    stream = b"".join(
+        [
+            encode_comment("start"),
+            *(delta_event(text, id=f"e-{index}") for index, text in enumerate(ENCODER_CASES)),
+            PING,
+            encode_event(RAW_DATA, event="raw"),
+            done_event(finish_reason="stop", status="complete", mode="stream", validated=False),
+        ]
+    )
+    decoder = SSEDecoder()
+    expected = [[event.event, event.data] for event in decoder.decode(stream) + decoder.flush()]
+    assert [json.loads(data)["text"] for name, data in expected if name == "delta"] == ENCODER_CASES
+
+    async def pieces() -> Any:
+        # Small pieces, so that line breaks (CR here, LF in the next piece) are split.
+        for start in range(0, len(stream), 7):
+            yield stream[start : start + 7]
+            await anyio.sleep(0.002)
+
+    async def encoded(request: Any) -> StreamingResponse:
+        return StreamingResponse(pieces(), media_type="text/event-stream")
+
+    async def index(request: Any) -> FileResponse:
+        return FileResponse(webapp.STATIC / "index.html")
+
+    app = Starlette(
+        routes=[
+            Route("/", index),
+            Route("/encoded", encoded),
+            Mount("/static", StaticFiles(directory=webapp.STATIC)),
+        ]
+    )
+    with serve(app) as base_url:
+        page = open_page(browser, base_url)
+        seen = page.evaluate(
+            """async () => {
+                const response = await fetch('/encoded');
+                const viaFetch = [];
+                for await (const e of readEvents(response.body)) viaFetch.push([e.event, e.data]);
+                const viaEventSource = await new Promise((resolve) => {
+                    const got = [];
+                    const source = new EventSource('/encoded');
+                    for (const name of ['delta', 'raw', 'done']) {
+                        source.addEventListener(name, (e) => {
+                            got.push([name, e.data]);
+                            if (name === 'done') { source.close(); resolve(got); }
+                        });
+                    }
+                    setTimeout(() => { source.close(); resolve(got); }, 5000);
+                });
+                return {viaFetch, viaEventSource};
+            }"""
+        )
+        page.close()
+    assert seen["viaEventSource"] == expected
+    assert seen["viaFetch"] == expected
