@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from router.testing.plan import (
@@ -112,6 +112,8 @@ class ScriptedProvider:
         self.script = Script(default, steps)
         self.log = RequestLog()
         self.config = PlanConfig(model=model, quirks=quirks or Quirks(), max_stall=max_stall)
+        #: Called with each request as it arrives (e.g. to log it), from the serving thread.
+        self.on_request: Callable[[RecordedRequest], None] | None = None
 
     # --- scripting ------------------------------------------------------------------------
 
@@ -149,6 +151,29 @@ class ScriptedProvider:
         return self.log.wait_for(count, timeout)
 
     # --- answering ------------------------------------------------------------------------
+
+    def record(
+        self,
+        *,
+        method: str,
+        path: str,
+        query: str,
+        headers: list[tuple[str, str]],
+        raw_body: bytes,
+        connection_id: int,
+    ) -> RecordedRequest:
+        """Record a request that just arrived and tell `on_request` about it."""
+        request = self.log.record(
+            method=method,
+            path=path,
+            query=query,
+            headers=headers,
+            raw_body=raw_body,
+            connection_id=connection_id,
+        )
+        if self.on_request is not None:
+            self.on_request(request)
+        return request
 
     def plan_for(self, request: RecordedRequest) -> ResponsePlan:
         """The response to a recorded request, consuming one script step when it applies."""

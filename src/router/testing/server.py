@@ -263,7 +263,7 @@ class SimulatedProvider(ScriptedProvider):
                     break
                 with self._lock:
                     self._busy.add(connection_id)
-                request = self.log.record(
+                request = self.record(
                     method=raw.method,
                     path=raw.path,
                     query=raw.query,

@@ -54,7 +54,7 @@ class SimulatedTransport(ScriptedProvider, httpx.MockTransport):
         raise AssertionError("SimulatedTransport answers through handle_request")
 
     def _begin(self, request: httpx.Request) -> tuple[RecordedRequest, ResponsePlan]:
-        recorded = self.log.record(
+        recorded = self.record(
             method=request.method,
             path=request.url.path,
             query=request.url.query.decode("ascii", "replace"),
