@@ -285,3 +285,11 @@ def test_malformed_tools_are_usage_errors() -> None:
     bad_parameters = {"type": "function", "function": {"name": "f", "parameters": {"type": 3}}}
     with pytest.raises(InvalidSchema):
         validate_completion(answer("x"), {"tools": [bad_parameters]})
+
+
+def test_unfinished_choice_of_an_interrupted_stream_is_incomplete() -> None:
+    completion = answer(INVOICE_TEXT[:300], finish="stop")
+    completion.choices[0].finish_reason = None
+    completion.status = Status.INTERRUPTED
+    with pytest.raises(IncompleteAnswer, match="stopped before the answer finished"):
+        validate_completion(completion, SCHEMA_REQUEST)

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
-from router.completion import Choice, Completion, FunctionCall, Message, ToolCall
+from router.completion import Choice, Completion, FunctionCall, Message, Status, ToolCall
 from router.errors import AnswerRefused, IncompleteAnswer, ValidationFailed
 from router.validation import validate_completion
 from router.validation.models import validate_model_json
@@ -59,8 +59,9 @@ GOOD: dict[str, Any] = {
 REQUEST: dict[str, Any] = {"model": "gpt-4o", "messages": []}
 
 
-def answer(text: str | None, **choice: Any) -> Completion:
-    return Completion(choices=[Choice(message=Message(content=text), **choice)])
+def answer(text: str | None, finish_reason: str = "stop") -> Completion:
+    choice = Choice(message=Message(content=text), finish_reason=finish_reason)
+    return Completion(choices=[choice], status=Status.COMPLETE)
 
 
 def test_the_parsed_value_is_a_model_instance() -> None:

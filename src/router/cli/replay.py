@@ -30,6 +30,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="RECORDING",
         help="a raw text/event-stream body (a file, or - for standard input)",
     )
+    parser.add_argument(
+        "--schema",
+        metavar="FILE",
+        help="validate the assembled answer against this JSON Schema file"
+        " (exit 1 with every error and its path when it fails)",
+    )
     add_format_option(parser)
 
 
@@ -112,8 +118,25 @@ def run(args: argparse.Namespace) -> int:
     outcome = EXIT_OK if completion.status == Status.COMPLETE else EXIT_FAILED
     # Checks of the assembled answer (such as validating it against a schema) belong here:
     # they read `completion`, add their findings to the report and may set `outcome`.
+    check = None
+    if args.schema is not None:
+        from router.cli.common import read_text
+        from router.validation.schemacheck import check_against_schema
+
+        try:
+            check = check_against_schema(completion, read_text(args.schema), source=args.schema)
+        except UsageError as exc:
+            error_line(str(exc))
+            return EXIT_USAGE
+        if not check.valid:
+            outcome = EXIT_FAILED
     if args.format == "json":
-        print_json(report(completion, error))
+        payload = report(completion, error)
+        if check is not None:
+            payload["validation"] = check.to_dict()
+        print_json(payload)
     else:
         sys.stdout.write(render_text(completion, error))
+        if check is not None:
+            sys.stdout.write(check.render_text())
     return outcome

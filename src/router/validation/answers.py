@@ -6,8 +6,9 @@ What is checked, per choice:
   `json_object`: parsed, and must be an object) or against the caller's pydantic model;
 - each tool call: its name among the tools offered (and the one `tool_choice` forces), its
   arguments a JSON object that satisfies the tool's `parameters` schema;
-- a structured answer cut off (`finish_reason` `length` / `content_filter`) or refused is its
-  own error (`IncompleteAnswer`, `AnswerRefused`), never a confusing JSON error.
+- a structured answer cut off (`finish_reason` `length` / `content_filter`, or an interrupted
+  stream's unfinished choice) or refused is its own error (`IncompleteAnswer`,
+  `AnswerRefused`), never a confusing JSON error.
 
 Every problem of every choice is reported, each with its JSON path; the raw text is kept. On
 success each choice's `parsed` (and each tool call's `parsed_arguments`) is set, and the
@@ -20,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from router.completion import Choice, Completion, ToolCall
+from router.completion import Choice, Completion, Status, ToolCall
 from router.errors import (
     AnswerRefused,
     IncompleteAnswer,
@@ -131,10 +132,11 @@ def validate_completion(
             )
         return None
     tag_choice = len(completion.choices) > 1
+    stopped = completion.status == Status.INTERRUPTED
     failures: list[ValidationFailed] = []
     for choice in completion.choices:
         try:
-            choice.parsed = _check_choice(choice, spec)
+            choice.parsed = _check_choice(choice, spec, stopped=stopped)
         except ValidationFailed as exc:
             failures.append(_tagged(exc, choice.index if tag_choice else None))
     if failures:
@@ -143,7 +145,7 @@ def validate_completion(
     return completion.parsed
 
 
-def _check_choice(choice: Choice, spec: AnswerSpec) -> Any:
+def _check_choice(choice: Choice, spec: AnswerSpec, *, stopped: bool) -> Any:
     message = choice.message
     content = message.content
     expects_answer = spec.structured or spec.tool_required
@@ -151,6 +153,8 @@ def _check_choice(choice: Choice, spec: AnswerSpec) -> Any:
         issue = ValidationIssue("$", f"the model refused: {message.refusal}", "refusal")
         raise AnswerRefused("the model refused to answer", issues=[issue], raw=message.refusal)
     cut_off = _CUT_OFF.get(choice.finish_reason or "")
+    if cut_off is None and stopped and choice.finish_reason is None:
+        cut_off = "the stream stopped before the answer finished (no finish_reason)"
     if cut_off is not None and (expects_answer or message.tool_calls):
         raw = content if content else _joined_arguments(message.tool_calls)
         issue = ValidationIssue("$", cut_off, "finish_reason")
