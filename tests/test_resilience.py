@@ -320,3 +320,19 @@ def test_after_sleep_requires_a_sleep() -> None:
     plan.start()
     with pytest.raises(AssertionError):
         plan.after_sleep()
+
+
+def test_begin_wait_returns_the_deadline_of_the_tightest_clock() -> None:
+    clocks = make_clocks()
+    assert clocks.begin_wait(100.5) == 102.0  # first_token
+    clocks.end_wait(101.0)
+    clocks.progress(101.0)
+    assert clocks.begin_wait(101.0) == 104.0  # idle
+    clocks.end_wait(102.0)
+    assert clocks.begin_wait(105.0) == 107.0  # idle: 1 s already waited
+    late = make_clocks()
+    late.progress(100.0)
+    late.begin_attempt(109.0, stream=True)
+    assert late.begin_wait(109.0) == 110.0  # total is tighter
+    batch = make_clocks(stream=False)
+    assert batch.begin_wait(100.0) == 110.0

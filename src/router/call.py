@@ -285,8 +285,7 @@ class CallCore:
 
     def read_deadline(self, now: float) -> float:
         """Mark the start of a wait on the upstream; the absolute time the read must end by."""
-        self.clocks.begin_wait(now)
-        return now + self.clocks.read_timeout(now)
+        return self.clocks.begin_wait(now)
 
     def on_response(self, status_code: int, headers: httpx.Headers, now: float) -> bool:
         """Headers arrived; False when the status is an error (read the body, then fail)."""
@@ -320,20 +319,26 @@ class CallCore:
 
     def feed(self, chunk: bytes, now: float) -> str:
         """Take one raw read of a stream; the text to release to the caller now."""
-        self.clocks.end_wait(now)
+        clocks = self.clocks
+        clocks.end_wait(now)
         try:
             events = self.decoder.decode(chunk)
         except ProtocolError as exc:
             self.fail_stream(str(exc))
         assembler = self.assembler
-        for event in events:
-            if assembler.feed(event):
-                self.clocks.progress(now)
+        if events:
+            progressed = False
+            for event in events:
+                if assembler.feed(event):
+                    progressed = True
+            if progressed:
+                clocks.progress(now)
                 if self.first_progress_at is None:
                     self.first_progress_at = now
-        if assembler.done and assembler.error is not None:
-            self.fail_stream(None)
-        self.check_clocks(now)
+            if assembler.done and assembler.error is not None:
+                self.fail_stream(None)
+        if clocks.expired(now) is not None:
+            self.check_clocks(now)
         text: str = assembler.take_text()
         if not text:
             return ""
@@ -710,18 +715,19 @@ class Call:
         self.close()
 
     def __iter__(self) -> Iterator[str]:
-        return self
+        # The generator itself: a `for` loop then pays no extra frame per delta.
+        if self._done:
+            return iter(())
+        if self._steps is None:
+            self._steps = self._run()
+        return self._steps
 
     def __next__(self) -> str:
         if self._done:
             raise StopIteration
         if self._steps is None:
             self._steps = self._run()
-        try:
-            return next(self._steps)
-        except BaseException:
-            self._done = True
-            raise
+        return next(self._steps)
 
     def result(self) -> Completion:
         """Drain the call, validate per the decision, and return the `Completion`.
@@ -756,23 +762,26 @@ class Call:
                 hook(report)
 
     def _run(self) -> Iterator[str]:
-        core = self._core
-        action: AttemptAction | SleepAction | StopAction = core.plan.start()
-        while True:
-            if isinstance(action, StopAction):
-                self._report()
-                raise action.error
-            if isinstance(action, SleepAction):
-                time.sleep(core.sleep_time(action, time.monotonic()))
-                action = core.plan.after_sleep()
-                continue
-            try:
-                yield from self._attempt(action)
-            except AttemptFailed as failure:
-                action = core.on_attempt_failed(failure, time.monotonic())
-                continue
-            break
-        yield from self._finish()
+        try:
+            core = self._core
+            action: AttemptAction | SleepAction | StopAction = core.plan.start()
+            while True:
+                if isinstance(action, StopAction):
+                    self._report()
+                    raise action.error
+                if isinstance(action, SleepAction):
+                    time.sleep(core.sleep_time(action, time.monotonic()))
+                    action = core.plan.after_sleep()
+                    continue
+                try:
+                    yield from self._attempt(action)
+                except AttemptFailed as failure:
+                    action = core.on_attempt_failed(failure, time.monotonic())
+                    continue
+                break
+            yield from self._finish()
+        finally:
+            self._done = True
 
     def _finish(self) -> Iterator[str]:
         core = self._core

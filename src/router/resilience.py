@@ -114,9 +114,23 @@ class Clocks:
         self._idle_waited = 0.0
         self._wait_started = None
 
-    def begin_wait(self, now: float) -> None:
-        """The driver is about to wait on the upstream (a raw read)."""
+    def begin_wait(self, now: float) -> float:
+        """The driver is about to wait on the upstream (a raw read); returns the read's deadline.
+
+        The deadline is the absolute time at which the tightest running clock runs out: the
+        driver hands it to the socket so that a stalled read wakes up in time. This is the
+        per-read hot path, hence plain comparisons rather than `deadlines()`.
+        """
         self._wait_started = now
+        deadline = self.total_deadline
+        if self._stream:
+            if self._progressed:
+                clock = now + self.limits.idle - self._idle_waited
+            else:
+                clock = self._attempt_started + self.limits.first_token
+            if clock < deadline:
+                deadline = clock
+        return deadline
 
     def end_wait(self, now: float) -> None:
         """The raw read returned; the time it took counts toward `idle`."""
