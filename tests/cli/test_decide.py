@@ -371,11 +371,13 @@ def test_an_endless_request_cannot_hang_the_command(
 
 
 def test_the_decide_path_imports_neither_httpx_nor_jsonschema_nor_pydantic() -> None:
+    # ...nor the modules of other commands: only the command that runs is configured.
     probe = (
         "import sys\n"
         "from router.cli.app import run\n"
         f"code = run(['decide', {str(CHAT)!r}, '--explain', '--format', 'json'])\n"
-        "heavy = sorted(m for m in ('httpx', 'jsonschema', 'pydantic') if m in sys.modules)\n"
+        "heavy = sorted(m for m in ('httpx', 'jsonschema', 'pydantic', 'router.cli.call')\n"
+        "               if m in sys.modules)\n"
         "sys.stderr.write(repr(heavy))\n"
         "sys.exit(code)\n"
     )

@@ -38,8 +38,12 @@ def _load(module: str) -> ModuleType | None:
         raise
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser, one sub-parser per available command."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser, one sub-parser per available command.
+
+    With `only` (a command name), just that command's sub-parser is built: running one
+    command need not import and configure all the others (start-up time matters).
+    """
     parser = argparse.ArgumentParser(
         prog="router",
         description="Decide whether each LLM call streams or is fetched whole, and run it.",
@@ -50,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, module_name in COMMANDS.items():
+        if only is not None and name != only:
+            continue
         module = _load(module_name)
         if module is None:
             continue
@@ -61,7 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Parse `argv`, run the command and return its exit code; errors become one stderr line."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # `router decide ...` builds only decide's parser; anything else (help, a typo) gets all.
+    parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help
