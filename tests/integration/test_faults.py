@@ -6,10 +6,16 @@ how many attempts were made and how they ended, and what the usage hook saw.
 
 from __future__ import annotations
 
+import asyncio
+import time
+
+import httpx
 import pytest
 
+from router.client import AsyncRouter
 from router.completion import Status
 from router.errors import (
+    CallError,
     ConnectionFailed,
     FirstTokenTimeout,
     IdleTimeout,
@@ -298,3 +304,34 @@ def test_short_body_fails_when_retries_are_spent(kind: str, provider: SimulatedP
     out = run_call(kind, provider, policy(mode="batch", attempts=1))
     assert isinstance(out.error, ConnectionFailed)
     assert out.result.status is Status.FAILED
+
+
+# --- a caller's own httpx client ---------------------------------------------------------
+
+
+def test_clocks_hold_with_a_callers_sync_client(provider: SimulatedProvider) -> None:
+    provider.set_default(Fault.stall_mid_stream(after=2, reply=Reply.text(TEXT)))
+    with httpx.Client() as client:
+        out = run_call("sync", provider, policy(), router_options={"http_client": client})
+    assert isinstance(out.error, IdleTimeout)
+    assert out.result.text == "The quick"
+    assert within(out.elapsed, IDLE)
+
+
+def test_clocks_hold_with_a_callers_async_client(provider: SimulatedProvider) -> None:
+    provider.set_default(Fault.keepalive_forever(interval=0.05))
+
+    async def main() -> object:
+        async with httpx.AsyncClient() as client:
+            router = AsyncRouter(policy(), base_url=provider.base_url, http_client=client)
+            async with router.call({"model": "m", "messages": []}) as call:
+                try:
+                    await call.result()
+                except CallError as exc:
+                    return exc
+        return None
+
+    started = time.monotonic()
+    error = asyncio.run(asyncio.wait_for(main(), timeout=10))
+    assert isinstance(error, FirstTokenTimeout)
+    assert within(time.monotonic() - started, FIRST_TOKEN)
