@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import pytest
 
 from router.testing import SimulatedProvider
@@ -45,6 +46,18 @@ def content(raw: bytes, index: int = 0) -> str:
             if choice.get("index") == index:
                 text += choice.get("delta", {}).get("content") or ""
     return text
+
+
+def post(url: str, **kwargs: Any) -> httpx.Response:
+    """A one-shot POST (no TLS context: building one costs ~80 ms, and loopback is plain HTTP)."""
+    with httpx.Client(verify=False) as client:
+        return client.post(url, **kwargs)
+
+
+def get(url: str, **kwargs: Any) -> httpx.Response:
+    """A one-shot GET, like `post`."""
+    with httpx.Client(verify=False) as client:
+        return client.get(url, **kwargs)
 
 
 @pytest.fixture

@@ -18,10 +18,11 @@ from router.testing import (
 )
 
 from .conftest import chat, chunks, content, events
+from .conftest import post as http_post
 
 
 def post(provider: SimulatedProvider, **body: object) -> httpx.Response:
-    return httpx.post(provider.base_url + "/chat/completions", json=chat(**body), timeout=5)  # type: ignore[arg-type]
+    return http_post(provider.base_url + "/chat/completions", json=chat(**body), timeout=5)  # type: ignore[arg-type]
 
 
 def test_chunks_have_openai_shape_and_framing(provider: SimulatedProvider) -> None:
@@ -240,7 +241,7 @@ def test_server_that_rejects_stream_options(provider: SimulatedProvider) -> None
 def test_timing_delays_first_token_and_between_tokens(provider: SimulatedProvider) -> None:
     provider.set_default(Reply.text("a b", first_token_delay=0.2, token_delay=0.1))
     with (
-        httpx.Client(base_url=provider.base_url) as client,
+        httpx.Client(verify=False, base_url=provider.base_url) as client,
         client.stream("POST", "/chat/completions", json=chat(stream=True)) as response,
     ):
         import time

@@ -10,7 +10,7 @@ import pytest
 
 from router.testing import Fault, Reply, SimulatedProvider
 
-from .conftest import chat
+from .conftest import chat, post
 from .observe import Observe, observe_async, observe_sync
 
 
@@ -26,7 +26,7 @@ def url(provider: SimulatedProvider) -> str:
 def test_refuse_connection_for_a_window_then_serve(
     provider: SimulatedProvider, observe: Observe
 ) -> None:
-    with httpx.Client() as client:
+    with httpx.Client(verify=False) as client:
         assert client.post(url(provider), json=chat()).status_code == 200  # a kept-alive connection
         provider.enqueue(Fault.refuse_connection(seconds=0.4))
         with pytest.raises(httpx.ConnectError):
@@ -41,7 +41,7 @@ def test_refusal_queued_behind_a_failure_closes_the_kept_alive_connection(
     provider: SimulatedProvider,
 ) -> None:
     provider.enqueue(Fault.http_status(503), Fault.refuse_connection(seconds=0.3))
-    with httpx.Client() as client:
+    with httpx.Client(verify=False) as client:
         assert client.post(url(provider), json=chat()).status_code == 503
         with pytest.raises(httpx.ConnectError):
             client.post(url(provider), json=chat())
@@ -54,11 +54,11 @@ def test_a_refusing_default_refuses_until_it_changes() -> None:
     with SimulatedProvider(Fault.refuse_connection(seconds=0.05)) as provider:
         for _ in range(3):
             with pytest.raises(httpx.ConnectError):
-                httpx.post(url(provider), json=chat())
+                post(url(provider), json=chat())
             time.sleep(0.06)
         provider.set_default(Reply.text("back"))
         time.sleep(0.1)
-        assert httpx.post(url(provider), json=chat()).status_code == 200
+        assert post(url(provider), json=chat()).status_code == 200
 
 
 def test_reset_connection(provider: SimulatedProvider, observe: Observe) -> None:

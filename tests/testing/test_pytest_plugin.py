@@ -7,22 +7,26 @@ import pytest
 
 from router.testing import Reply, SimulatedProvider, SimulatedTransport
 
+from .conftest import post
+
 
 def test_fixture_is_a_running_provider(simulated_provider: SimulatedProvider) -> None:
     assert simulated_provider.running
-    answer = httpx.post(simulated_provider.base_url + "/chat/completions", json={"messages": []})
+    answer = post(simulated_provider.base_url + "/chat/completions", json={"messages": []})
     assert answer.status_code == 200
 
 
 @pytest.mark.simulated_provider(default=Reply.text("from the marker"))
 def test_marker_passes_options(simulated_provider: SimulatedProvider) -> None:
-    answer = httpx.post(simulated_provider.base_url + "/chat/completions", json={"messages": []})
+    answer = post(simulated_provider.base_url + "/chat/completions", json={"messages": []})
     assert answer.json()["choices"][0]["message"]["content"] == "from the marker"
 
 
 @pytest.mark.simulated_provider(default=Reply.text("no sockets"))
 def test_transport_fixture(simulated_transport: SimulatedTransport) -> None:
-    with httpx.Client(transport=simulated_transport, base_url="https://x/v1") as client:
+    with httpx.Client(
+        verify=False, transport=simulated_transport, base_url="https://x/v1"
+    ) as client:
         answer = client.post("/chat/completions", json={"messages": []})
     assert answer.json()["choices"][0]["message"]["content"] == "no sockets"
 

@@ -8,11 +8,11 @@ import httpx
 
 from router.testing import Fault, Reply, SimulatedProvider
 
-from .conftest import chat
+from .conftest import chat, get, post
 
 
 def test_records_method_path_body_headers_and_stream_flag(provider: SimulatedProvider) -> None:
-    httpx.post(
+    post(
         provider.base_url + "/chat/completions",
         json=chat(stream=True, stream_options={"include_usage": True}),
         headers={
@@ -34,7 +34,7 @@ def test_records_method_path_body_headers_and_stream_flag(provider: SimulatedPro
 
 
 def test_secrets_are_redacted_in_repr_and_str(provider: SimulatedProvider) -> None:
-    httpx.post(
+    post(
         provider.base_url + "/chat/completions",
         json=chat(),
         headers={"Authorization": "Bearer sk-secret-123", "x-api-key": "k-456", "api-key": "a-789"},
@@ -51,7 +51,7 @@ def test_secrets_are_redacted_in_repr_and_str(provider: SimulatedProvider) -> No
 
 def test_client_closing_a_stream_early_is_detected_promptly(provider: SimulatedProvider) -> None:
     provider.set_default(Reply.text("word " * 200, token_delay=0.05))
-    with httpx.Client(base_url=provider.base_url) as client:
+    with httpx.Client(verify=False, base_url=provider.base_url) as client:
         with client.stream("POST", "/chat/completions", json=chat(stream=True)) as response:
             next(response.iter_raw())
         closed_at = time.monotonic()
@@ -63,7 +63,7 @@ def test_client_closing_a_stream_early_is_detected_promptly(provider: SimulatedP
 def test_client_leaving_during_a_stall_is_detected(provider: SimulatedProvider) -> None:
     provider.set_default(Fault.stall_before_first_event())
     with (
-        httpx.Client(base_url=provider.base_url) as client,
+        httpx.Client(verify=False, base_url=provider.base_url) as client,
         client.stream("POST", "/chat/completions", json=chat(stream=True)) as response,
     ):
         assert response.status_code == 200
@@ -71,7 +71,7 @@ def test_client_leaving_during_a_stall_is_detected(provider: SimulatedProvider) 
 
 
 def test_a_complete_exchange_is_not_an_early_close(provider: SimulatedProvider) -> None:
-    with httpx.Client(base_url=provider.base_url) as client:
+    with httpx.Client(verify=False, base_url=provider.base_url) as client:
         client.post("/chat/completions", json=chat(stream=True))
     (request,) = provider.requests
     assert request.wait_finished(2)
@@ -80,7 +80,7 @@ def test_a_complete_exchange_is_not_an_early_close(provider: SimulatedProvider) 
 
 def test_new_connections_get_new_ids(provider: SimulatedProvider) -> None:
     for _ in range(2):
-        with httpx.Client(base_url=provider.base_url) as client:
+        with httpx.Client(verify=False, base_url=provider.base_url) as client:
             client.post("/chat/completions", json=chat())
     first, second = provider.requests
     assert first.connection_id != second.connection_id
@@ -89,7 +89,7 @@ def test_new_connections_get_new_ids(provider: SimulatedProvider) -> None:
 def test_wait_for_requests_and_reset(provider: SimulatedProvider) -> None:
     assert provider.wait_for_requests(1, timeout=0.05) == []
     provider.enqueue(Fault.http_status(500))
-    httpx.get(provider.base_url + "/models")
+    get(provider.base_url + "/models")
     assert len(provider.wait_for_requests(1)) == 1
     provider.reset()
     assert provider.requests == []

@@ -30,7 +30,7 @@ def test_every_example_file_loads_and_answers(path: Path) -> None:
         scenario.default, steps=scenario.steps, quirks=scenario.quirks, max_stall=0.05
     )
     with (
-        httpx.Client(transport=transport, base_url="https://x/v1") as client,
+        httpx.Client(verify=False, transport=transport, base_url="https://x/v1") as client,
         contextlib.suppress(httpx.HTTPError),  # hostile scenarios may cut the answer
     ):
         client.post("/chat/completions", json=chat())
@@ -46,7 +46,7 @@ def test_the_flaky_example_plays_its_steps_in_order() -> None:
     assert isinstance(fourth, Fault)
     assert fourth.answer.choices[0].text.startswith("This answer")
     transport = SimulatedTransport(scenario.default, steps=scenario.steps[:2])
-    with httpx.Client(transport=transport, base_url="https://x/v1") as client:
+    with httpx.Client(verify=False, transport=transport, base_url="https://x/v1") as client:
         limited = client.post("/chat/completions", json=chat())
         overloaded = client.post("/chat/completions", json=chat())
     assert (limited.status_code, limited.headers["retry-after-ms"]) == (429, "500")
@@ -79,7 +79,7 @@ def test_builtin_default_streams_its_greeting() -> None:
     scenario = BUILTIN["default"]
     transport = SimulatedTransport(Reply.text("x"))
     transport.set_default(scenario.default)
-    with httpx.Client(transport=transport, base_url="https://x/v1") as client:
+    with httpx.Client(verify=False, transport=transport, base_url="https://x/v1") as client:
         raw = client.post("/chat/completions", json=chat(stream=True)).content
     assert content(raw).startswith("Hello! I am a simulated provider")
 

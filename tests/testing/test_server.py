@@ -12,7 +12,7 @@ import pytest
 
 from router.testing import Fault, Reply, SimulatedProvider
 
-from .conftest import chat, content
+from .conftest import chat, content, get, post
 
 
 def test_base_url_is_loopback_with_a_free_port() -> None:
@@ -24,7 +24,7 @@ def test_base_url_is_loopback_with_a_free_port() -> None:
 def test_keep_alive_carries_several_requests_over_one_connection(
     provider: SimulatedProvider,
 ) -> None:
-    with httpx.Client(base_url=provider.base_url) as client:
+    with httpx.Client(verify=False, base_url=provider.base_url) as client:
         for stream in (False, True, False):
             client.post("/chat/completions", json=chat(stream=stream)).raise_for_status()
     ids = [request.connection_id for request in provider.requests]
@@ -35,7 +35,7 @@ def test_keep_alive_carries_several_requests_over_one_connection(
 def test_stream_uses_chunked_encoding_and_whole_answers_content_length(
     provider: SimulatedProvider,
 ) -> None:
-    with httpx.Client(base_url=provider.base_url) as client:
+    with httpx.Client(verify=False, base_url=provider.base_url) as client:
         whole = client.post("/chat/completions", json=chat())
         streamed = client.post("/chat/completions", json=chat(stream=True))
     assert whole.headers["content-length"] == str(len(whole.content))
@@ -68,12 +68,12 @@ def test_stalled_response_does_not_block_other_connections(provider: SimulatedPr
     provider.enqueue(Fault.stall_before_headers())
     stalled = threading.Thread(
         target=lambda: _swallow(
-            lambda: httpx.post(provider.base_url + "/chat/completions", json=chat(), timeout=1.0)
+            lambda: post(provider.base_url + "/chat/completions", json=chat(), timeout=1.0)
         )
     )
     stalled.start()
     provider.wait_for_requests(1)
-    answer = httpx.post(provider.base_url + "/chat/completions", json=chat(), timeout=2.0)
+    answer = post(provider.base_url + "/chat/completions", json=chat(), timeout=2.0)
     assert answer.status_code == 200
     stalled.join(5)
     assert not stalled.is_alive()
@@ -87,7 +87,7 @@ def _swallow(call: object) -> None:
 def test_stop_is_prompt_and_leaks_no_thread_even_mid_stall() -> None:
     provider = SimulatedProvider(Fault.keepalive_forever(interval=0.05)).start()
     with (
-        httpx.Client(base_url=provider.base_url, timeout=5.0) as client,
+        httpx.Client(verify=False, base_url=provider.base_url, timeout=5.0) as client,
         client.stream("POST", "/chat/completions", json=chat(stream=True)) as response,
     ):
         raw = response.iter_raw()
@@ -102,13 +102,13 @@ def test_stop_is_prompt_and_leaks_no_thread_even_mid_stall() -> None:
 
 def test_every_thread_named_after_the_provider_is_gone_after_the_context() -> None:
     with SimulatedProvider() as provider:
-        httpx.post(provider.base_url + "/chat/completions", json=chat(stream=True))
+        post(provider.base_url + "/chat/completions", json=chat(stream=True))
         port = provider.port
     assert [t for t in threading.enumerate() if f"simulated-provider:{port}" in t.name] == []
 
 
 def test_models_list_and_unknown_paths(provider: SimulatedProvider) -> None:
-    models = httpx.get(provider.base_url + "/models").json()
+    models = get(provider.base_url + "/models").json()
     assert models["object"] == "list"
     assert models["data"][0] == {
         "id": "gpt-4o-mini",
@@ -116,20 +116,20 @@ def test_models_list_and_unknown_paths(provider: SimulatedProvider) -> None:
         "created": 1715367049,
         "owned_by": "system",
     }
-    missing = httpx.post(provider.base_url + "/embeddings", json={})
+    missing = post(provider.base_url + "/embeddings", json={})
     assert missing.status_code == 404
     assert missing.json()["error"]["type"] == "invalid_request_error"
 
 
 def test_a_body_that_is_not_json_is_a_400(provider: SimulatedProvider) -> None:
-    answer = httpx.post(provider.base_url + "/chat/completions", content=b"{nope")
+    answer = post(provider.base_url + "/chat/completions", content=b"{nope")
     assert answer.status_code == 400
     assert provider.requests[0].body is None
 
 
 def test_azure_deployment_path_is_chat_completions(provider: SimulatedProvider) -> None:
     url = f"http://127.0.0.1:{provider.port}/openai/deployments/gpt4/chat/completions"
-    answer = httpx.post(url, params={"api-version": "2024-10-21"}, json=chat())
+    answer = post(url, params={"api-version": "2024-10-21"}, json=chat())
     assert answer.json()["object"] == "chat.completion"
     assert provider.requests[0].query == "api-version=2024-10-21"
 
@@ -139,7 +139,7 @@ def test_chunked_request_bodies_are_read(provider: SimulatedProvider) -> None:
         yield b'{"messages": [], '
         yield b'"stream": true}'
 
-    answer = httpx.post(provider.base_url + "/chat/completions", content=parts())  # type: ignore[arg-type]
+    answer = post(provider.base_url + "/chat/completions", content=parts())  # type: ignore[arg-type]
     assert content(answer.content) == "Hello! How can I help you today?"
     assert provider.requests[0].stream
 
@@ -147,9 +147,36 @@ def test_chunked_request_bodies_are_read(provider: SimulatedProvider) -> None:
 @pytest.mark.anyio
 async def test_usable_from_async_tests(provider: SimulatedProvider) -> None:
     provider.set_default(Reply.text("async works", token_delay=0.01))
-    async with httpx.AsyncClient(base_url=provider.base_url) as client:
+    async with httpx.AsyncClient(verify=False, base_url=provider.base_url) as client:
         with anyio.fail_after(5):
             answers = [
                 await client.post("/chat/completions", json=chat(stream=True)) for _ in range(2)
             ]
     assert [content(a.content) for a in answers] == ["async works"] * 2
+
+
+def test_expect_100_continue_is_answered(provider: SimulatedProvider) -> None:
+    body = b'{"messages": []}'
+    head = (
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+        b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body)
+    )
+    with socket.create_connection(("127.0.0.1", provider.port), timeout=5) as sock:
+        sock.sendall(head)
+        assert sock.recv(64) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(body)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    assert received.startswith(b"HTTP/1.1 200 OK\r\n")
+
+
+def test_a_failing_request_listener_does_not_break_serving(
+    provider: SimulatedProvider, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(request: object) -> None:
+        raise RuntimeError("listener bug")
+
+    provider.on_request = broken
+    assert post(provider.base_url + "/chat/completions", json=chat()).status_code == 200
+    assert "on_request raised RuntimeError: listener bug" in capsys.readouterr().err

@@ -9,12 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
 
 from router.cli.app import run
 
-from .conftest import chat
+from .conftest import chat, post
 
 
 def _first_line(process: subprocess.Popen[str], timeout: float) -> str:
@@ -41,7 +40,7 @@ def test_runs_in_the_foreground_and_stops_on_a_signal(stop: signal.Signals) -> N
         base_url = _first_line(process, timeout=10)
         assert base_url.startswith("http://127.0.0.1:")
         assert base_url.endswith("/v1")
-        answer = httpx.post(base_url + "/chat/completions", json=chat(), timeout=5)
+        answer = post(base_url + "/chat/completions", json=chat(), timeout=5)
         assert answer.status_code == 429
         process.send_signal(stop)
         _, stderr = process.communicate(timeout=5)

@@ -17,7 +17,7 @@ BASE = "https://api.openai.com/v1"
 
 def test_sync_stream_and_whole_answer() -> None:
     transport = SimulatedTransport(Reply.text("Hi there"))
-    with httpx.Client(transport=transport, base_url=BASE) as client:
+    with httpx.Client(verify=False, transport=transport, base_url=BASE) as client:
         streamed = client.post("/chat/completions", json=chat(stream=True))
         whole = client.post("/chat/completions", json=chat())
     assert streamed.headers["content-type"] == "text/event-stream; charset=utf-8"
@@ -30,7 +30,7 @@ def test_sync_stream_and_whole_answer() -> None:
 @pytest.mark.anyio
 async def test_async_stream_with_usage() -> None:
     transport = SimulatedTransport(Reply.text("async hi"))
-    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+    async with httpx.AsyncClient(verify=False, transport=transport, base_url=BASE) as client:
         response = await client.post(
             "/chat/completions", json=chat(stream=True, stream_options={"include_usage": True})
         )
@@ -47,7 +47,7 @@ def test_sequence_and_connection_faults_raise_what_httpx_raises() -> None:
             Fault.http_status(429, retry_after=3),
         ]
     )
-    with httpx.Client(transport=transport, base_url=BASE) as client:
+    with httpx.Client(verify=False, transport=transport, base_url=BASE) as client:
         with pytest.raises(httpx.ConnectError):
             client.post("/chat/completions", json=chat())
         with pytest.raises(httpx.ReadError):
@@ -66,7 +66,7 @@ def test_cut_streams_raise_remote_protocol_error(fault: Fault) -> None:
 
     def read() -> None:
         with (
-            httpx.Client(transport=transport, base_url=BASE) as client,
+            httpx.Client(verify=False, transport=transport, base_url=BASE) as client,
             client.stream("POST", "/chat/completions", json=chat(stream=True)) as response,
         ):
             for data in response.iter_raw():
@@ -82,7 +82,7 @@ def test_stream_faults_give_the_same_bytes_as_the_server() -> None:
     transport = SimulatedTransport(
         steps=[Fault.error_event(after=1), Fault.end_without_done(after=1)]
     )
-    with httpx.Client(transport=transport, base_url=BASE) as client:
+    with httpx.Client(verify=False, transport=transport, base_url=BASE) as client:
         errored = client.post("/chat/completions", json=chat(stream=True)).content
         unfinished = client.post("/chat/completions", json=chat(stream=True)).content
     assert json.loads(errored.split(b"data: ")[-1])["error"]["type"] == "server_error"
@@ -93,7 +93,7 @@ def test_stream_faults_give_the_same_bytes_as_the_server() -> None:
 def test_closing_a_stream_early_is_recorded() -> None:
     transport = SimulatedTransport(Reply.text("a b c d e f"))
     with (
-        httpx.Client(transport=transport, base_url=BASE) as client,
+        httpx.Client(verify=False, transport=transport, base_url=BASE) as client,
         client.stream("POST", "/chat/completions", json=chat(stream=True)) as response,
     ):
         next(response.iter_raw())
@@ -103,7 +103,7 @@ def test_closing_a_stream_early_is_recorded() -> None:
 @pytest.mark.anyio
 async def test_async_pauses_are_cancellable() -> None:
     transport = SimulatedTransport(Fault.stall_before_first_event(), max_stall=30)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+    async with httpx.AsyncClient(verify=False, transport=transport, base_url=BASE) as client:
         with anyio.move_on_after(0.2) as scope:
             async with client.stream(
                 "POST", "/chat/completions", json=chat(stream=True)
@@ -116,5 +116,5 @@ async def test_async_pauses_are_cancellable() -> None:
 
 def test_models_endpoint() -> None:
     transport = SimulatedTransport()
-    with httpx.Client(transport=transport, base_url=BASE) as client:
+    with httpx.Client(verify=False, transport=transport, base_url=BASE) as client:
         assert client.get("/models").json()["object"] == "list"

@@ -12,6 +12,7 @@ See docs/testing.md.
 from __future__ import annotations
 
 from router.testing.recording import RecordedHeaders, RecordedRequest
+from router.testing.scenarios import Scenario, load_scenario
 from router.testing.scripts import (
     PING_COMMENT,
     PING_EVENT,
@@ -38,8 +39,10 @@ __all__ = [
     "RecordedRequest",
     "Reply",
     "Responder",
+    "Scenario",
     "SimulatedProvider",
     "SimulatedTransport",
     "Step",
     "ToolCallSpec",
+    "load_scenario",
 ]

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -172,7 +173,10 @@ class ScriptedProvider:
             connection_id=connection_id,
         )
         if self.on_request is not None:
-            self.on_request(request)
+            try:
+                self.on_request(request)
+            except Exception as exc:  # a broken listener must not take the connection down
+                sys.stderr.write(f"router.testing: on_request raised {type(exc).__name__}: {exc}\n")
         return request
 
     def plan_for(self, request: RecordedRequest) -> ResponsePlan:

@@ -105,6 +105,12 @@ class Connection:
             headers.append((name.strip(), value.strip()))
         request = RawRequest(parts[0].upper(), parts[1], headers, b"")
         deadline = time.monotonic() + self.max_stall
+        if (request.header("expect") or "").lower() == "100-continue" and not self._buffer:
+            # curl waits a second for this before sending a large body.
+            try:
+                self.send(b"HTTP/1.1 100 Continue\r\n\r\n")
+            except (ClientGone, ServerStopping):
+                return None
         if (request.header("transfer-encoding") or "").lower() == "chunked":
             body = self._read_chunked(deadline)
             if body is None:

@@ -352,7 +352,7 @@ def _stream_fault_plan(fault: Fault, request: RecordedRequest, config: PlanConfi
     stream = _Stream(fault.answer, request, config)
     if kind is FaultKind.WRONG_CONTENT_TYPE:
         return _error_plan(
-            fault.status if fault.status != 500 else 200,
+            fault.status,
             message=fault.message or "The server had an error while processing your request.",
             error_type="server_error",
         )
