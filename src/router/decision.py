@@ -8,7 +8,7 @@ Options are merged once when a policy is compiled (built-in defaults, then the p
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 if TYPE_CHECKING:
     from router.intent import Intent
@@ -128,11 +128,11 @@ class PolicyRef:
         return {"source": self.source, "sha256": self.sha256}
 
 
-@dataclass(frozen=True, slots=True)
-class TraceStep:
+class TraceStep(NamedTuple):
     """One rule the policy considered: whether it matched, and if not the first failing test.
 
-    `failed` reads like `billing: none is not before_delivery` or `expected_tokens: missing`.
+    `failed` reads like `billing: none is not before_delivery` or `expected_tokens: missing`;
+    `line` is where the rule starts in the policy file.
     """
 
     rule: str
@@ -144,38 +144,24 @@ class TraceStep:
         return {"rule": self.rule, "matched": self.matched, "failed": self.failed}
 
 
-class Decision:
-    """The outcome of `Policy.decide`: `mode`, `rule` (None: the defaults decided), `options`.
-
-    `trace` holds one `TraceStep` per rule considered when the decision was explained, else
-    None. Immutable.
-    """
-
-    __slots__ = ("intent", "mode", "options", "policy", "rule", "trace")
-
+class _DecisionFields(NamedTuple):
     mode: Mode
     rule: str | None
     options: Options
     intent: Intent
-    trace: tuple[TraceStep, ...] | None
     policy: PolicyRef
+    trace: tuple[TraceStep, ...] | None = None
 
-    def __init__(
-        self,
-        mode: Mode,
-        rule: str | None,
-        options: Options,
-        intent: Intent,
-        policy: PolicyRef,
-        trace: tuple[TraceStep, ...] | None = None,
-    ) -> None:
-        setter = object.__setattr__
-        setter(self, "mode", mode)
-        setter(self, "rule", rule)
-        setter(self, "options", options)
-        setter(self, "intent", intent)
-        setter(self, "policy", policy)
-        setter(self, "trace", trace)
+
+class Decision(_DecisionFields):
+    """The outcome of `Policy.decide`: `mode`, `rule` (None: the defaults decided), `options`.
+
+    `intent` is what was decided on, `policy` which policy decided, and `trace` one
+    `TraceStep` per rule considered when the decision was explained, else None. Immutable;
+    stored as a tuple because one is built per call, but compares only with decisions.
+    """
+
+    __slots__ = ()
 
     @property
     def stream(self) -> bool:
@@ -196,23 +182,15 @@ class Decision:
             out["trace"] = [step.to_dict() for step in self.trace]
         return out
 
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError("Decision is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError("Decision is immutable")
-
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Decision):
             return NotImplemented
-        return (
-            self.mode == other.mode
-            and self.rule == other.rule
-            and self.options == other.options
-            and self.intent == other.intent
-            and self.policy == other.policy
-            and self.trace == other.trace
-        )
+        return tuple.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        if not isinstance(other, Decision):
+            return NotImplemented
+        return tuple.__ne__(self, other)
 
     __hash__ = None  # type: ignore[assignment]
 

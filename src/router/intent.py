@@ -13,7 +13,7 @@ import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NamedTuple
 
 from router.errors import IntentError
 
@@ -89,11 +89,12 @@ def _unknown_field(name: str) -> IntentError:
 
 def _check_value(name: str, value: object) -> object:
     """Return `value` if it fits field `name`, else raise an IntentError naming the domain."""
+    allowed = _ENUM_VALUES.get(name)
+    if allowed is not None and type(value) is str and value in allowed:
+        return value  # the common case, first
     spec = FIELDS[name]
     kind = spec.kind
     if kind == "enum":
-        if type(value) is str and value in _ENUM_VALUES[name]:
-            return value
         if isinstance(value, str) and value in _ENUM_VALUES[name]:
             return str(value)  # a StrEnum member or other str subclass: keep the plain text
         shown = value if isinstance(value, str) else repr(value)
@@ -119,6 +120,8 @@ def _check_value(name: str, value: object) -> object:
             field=name,
         )
     if kind == "str":
+        if type(value) is str:
+            return value
         if isinstance(value, str):
             return str(value)
         raise IntentError(f"intent {name}: expected a string, got {value!r}", field=name)
@@ -137,25 +140,7 @@ def _check_value(name: str, value: object) -> object:
     return MappingProxyType(dict(value)) if value else _EMPTY_LABELS
 
 
-class Intent:
-    """What a call needs, immutable. A missing field is None; `labels` is a read-only mapping.
-
-    Build one with `Intent.from_request(body, **hints)`, or `Intent(**fields)` to state every
-    field yourself (unknown fields and values outside a field's domain raise `IntentError`).
-    """
-
-    __slots__ = (
-        "audience",
-        "billing",
-        "expected_tokens",
-        "labels",
-        "model",
-        "output",
-        "post_process",
-        "provider",
-        "tools",
-    )
-
+class _IntentFields(NamedTuple):
     audience: str | None
     output: str | None
     tools: str | None
@@ -166,8 +151,26 @@ class Intent:
     provider: str | None
     labels: Mapping[str, str]
 
-    def __init__(
-        self,
+
+#: Field name -> position in the Intent tuple.
+_INDEX: Final[dict[str, int]] = {name: index for index, name in enumerate(_IntentFields._fields)}
+_LABELS = _INDEX["labels"]
+_tuple_new = tuple.__new__
+
+
+class Intent(_IntentFields):
+    """What a call needs, immutable. A missing field is None; `labels` is a read-only mapping.
+
+    Build one with `Intent.from_request(body, **hints)`, or `Intent(**fields)` to state every
+    field yourself (unknown fields and values outside a field's domain raise `IntentError`).
+    An Intent is stored as a tuple (the cheapest immutable object to build: a decision is
+    made per call), but compares only with other intents.
+    """
+
+    __slots__ = ()
+
+    def __new__(
+        cls,
         *,
         audience: str | None = None,
         output: str | None = None,
@@ -178,48 +181,22 @@ class Intent:
         model: str | None = None,
         provider: str | None = None,
         labels: Mapping[str, str] | None = None,
-    ) -> None:
-        values = {
-            "audience": audience,
-            "output": output,
-            "tools": tools,
-            "post_process": post_process,
-            "billing": billing,
-            "expected_tokens": expected_tokens,
-            "model": model,
-            "provider": provider,
-        }
-        setter = object.__setattr__
-        for name, value in values.items():
-            setter(self, name, None if value is None else _check_value(name, value))
-        setter(self, "labels", _EMPTY_LABELS if not labels else _check_value("labels", labels))
-
-    @classmethod
-    def _trusted(
-        cls,
-        audience: str | None,
-        output: str | None,
-        tools: str | None,
-        post_process: bool | None,
-        billing: str | None,
-        expected_tokens: int | None,
-        model: str | None,
-        provider: str | None,
-        labels: Mapping[str, str],
     ) -> Intent:
-        """Build from values already checked (the fast path of `from_request`)."""
-        self = object.__new__(cls)
-        setter = object.__setattr__
-        setter(self, "audience", audience)
-        setter(self, "output", output)
-        setter(self, "tools", tools)
-        setter(self, "post_process", post_process)
-        setter(self, "billing", billing)
-        setter(self, "expected_tokens", expected_tokens)
-        setter(self, "model", model)
-        setter(self, "provider", provider)
-        setter(self, "labels", labels)
-        return self
+        values: list[Any] = [
+            audience,
+            output,
+            tools,
+            post_process,
+            billing,
+            expected_tokens,
+            model,
+            provider,
+        ]
+        for index, value in enumerate(values):
+            if value is not None:
+                values[index] = _check_value(_IntentFields._fields[index], value)
+        values.append(_EMPTY_LABELS if not labels else _check_value("labels", labels))
+        return _tuple_new(cls, values)
 
     @classmethod
     def from_request(cls, body: Mapping[str, Any] | None = None, /, **hints: Any) -> Intent:
@@ -228,89 +205,23 @@ class Intent:
         Hints are intent fields by name (`audience="user"`), `labels={...}`, or single labels
         as `**{"labels.route": "search"}`. Hints win over what the body implies.
         """
-        output: str | None = None
-        tools = "none"
-        expected_tokens: int | None = None
-        model: str | None = None
-        if body:
-            output, tools = _infer_output_and_tools(body)
-            expected_tokens = _infer_expected_tokens(body)
-            raw_model = body.get("model")
-            model = raw_model if isinstance(raw_model, str) else None
-        if output is None:
-            output = "text"
-        audience: Any = None
-        billing: Any = None
-        provider: Any = None
-        post_process: Any = None
-        labels: Any = _EMPTY_LABELS
-        if hints:
-            extra_labels: dict[str, str] | None = None
-            for name, value in hints.items():
-                if value is None:
-                    continue
-                if name not in FIELDS:
-                    if name.startswith("labels.") and len(name) > 7:
-                        if not isinstance(value, str):
-                            raise IntentError(
-                                f"intent {name}: expected a string, got {value!r}", field=name
-                            )
-                        if extra_labels is None:
-                            extra_labels = {}
-                        extra_labels[name[7:]] = value
-                        continue
-                    raise _unknown_field(name)
-                checked: Any = _check_value(name, value)
-                if name == "audience":
-                    audience = checked
-                elif name == "output":
-                    output = checked
-                elif name == "tools":
-                    tools = checked
-                elif name == "post_process":
-                    post_process = checked
-                elif name == "billing":
-                    billing = checked
-                elif name == "expected_tokens":
-                    expected_tokens = checked
-                elif name == "model":
-                    model = checked
-                elif name == "provider":
-                    provider = checked
-                else:
-                    labels = checked
-            if extra_labels:
-                labels = MappingProxyType({**labels, **extra_labels})
-        if post_process is None:
-            post_process = output != "text"
-        if billing is None:
-            billing = "none"
-        return cls._trusted(
-            audience, output, tools, post_process, billing, expected_tokens, model, provider, labels
-        )
+        return intent_from(cls, body, hints)
 
     def get(self, field: str) -> object:
         """The value of `field` (`labels.<key>` included); None when missing."""
         if field.startswith("labels."):
             return self.labels.get(field[7:])
-        if field not in FIELDS:
+        index = _INDEX.get(field)
+        if index is None or field == "labels":
             raise _unknown_field(field)
-        value: object = getattr(self, field)
+        value: object = self[index]
         return value
 
     def to_dict(self) -> dict[str, Any]:
         """Every field in table order; missing ones as None, labels as a plain dict."""
-        return {
-            "audience": self.audience,
-            "output": self.output,
-            "tools": self.tools,
-            "post_process": self.post_process,
-            "billing": self.billing,
-            "expected_tokens": self.expected_tokens,
-            "model": self.model,
-            "provider": self.provider,
-            "labels": dict(self.labels),
-        }
+        out = dict(zip(_IntentFields._fields, self, strict=True))
+        out["labels"] = dict(self.labels)
+        return out
 
     def replace(self, **changes: Any) -> Intent:
         """A copy with some fields changed (checked like hints; None makes a field missing)."""
@@ -321,21 +232,18 @@ class Intent:
         values.update(changes)
         return Intent(**values)
 
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"Intent is immutable; use .replace({name}=...)")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError("Intent is immutable")
-
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Intent):
             return NotImplemented
-        return self.to_dict() == other.to_dict()
+        return tuple.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        if not isinstance(other, Intent):
+            return NotImplemented
+        return tuple.__ne__(self, other)
 
     def __hash__(self) -> int:
-        values = self.to_dict()
-        values["labels"] = tuple(sorted(self.labels.items()))
-        return hash(tuple(values.values()))
+        return hash((*self[:_LABELS], tuple(sorted(self.labels.items()))))
 
     def __repr__(self) -> str:
         shown = ", ".join(
@@ -347,6 +255,58 @@ class Intent:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild_intent, (self.to_dict(),))
+
+
+#: For hints that are strings: position in the tuple and allowed values (None: any string).
+_TEXT_FIELDS: Final[dict[str, tuple[int, frozenset[str] | None]]] = {
+    name: (_INDEX[name], _ENUM_VALUES.get(name))
+    for name, spec in FIELDS.items()
+    if spec.kind in ("enum", "str")
+}
+
+
+def intent_from(cls: type[Intent], body: Mapping[str, Any] | None, hints: dict[str, Any]) -> Intent:
+    """`Intent.from_request`, taking the hints as a dict (so `Policy.decide` passes its own)."""
+    # audience, output, tools, post_process, billing, expected_tokens, model, provider, labels
+    values: list[Any] = [None, None, "none", None, None, None, None, None, _EMPTY_LABELS]
+    if body:
+        values[1], values[2] = _infer_output_and_tools(body)
+        values[5] = _infer_expected_tokens(body)
+        model = body.get("model")
+        values[6] = model if isinstance(model, str) else None
+    if hints:
+        extra_labels: dict[str, str] | None = None
+        for name, value in hints.items():
+            if type(value) is str:  # the common case: an enum value or a model name
+                text_field = _TEXT_FIELDS.get(name)
+                if text_field is not None:
+                    index, allowed = text_field
+                    if allowed is None or value in allowed:
+                        values[index] = value
+                        continue
+            if value is None:
+                continue
+            index_ = _INDEX.get(name)
+            if index_ is not None:
+                values[index_] = _check_value(name, value)
+            elif name.startswith("labels.") and len(name) > 7:
+                if not isinstance(value, str):
+                    message = f"intent {name}: expected a string, got {value!r}"
+                    raise IntentError(message, field=name)
+                if extra_labels is None:
+                    extra_labels = {}
+                extra_labels[name[7:]] = value
+            else:
+                raise _unknown_field(name)
+        if extra_labels:
+            values[_LABELS] = MappingProxyType({**values[_LABELS], **extra_labels})
+    if values[1] is None:
+        values[1] = "text"
+    if values[3] is None:
+        values[3] = values[1] != "text"
+    if values[4] is None:
+        values[4] = "none"
+    return _tuple_new(cls, values)
 
 
 def _rebuild_intent(values: dict[str, Any]) -> Intent:

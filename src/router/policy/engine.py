@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from router.decision import Decision, Options, PolicyRef, TraceStep
 from router.errors import Diagnostic, PolicyError
-from router.intent import Intent
+from router.intent import Intent, intent_from
 from router.policy.codegen import compile_chain
 from router.policy.evaluate import failure
 from router.policy.ir import BUILTIN_SETTINGS, NEEDS_USAGE, AllOf, Settings
@@ -25,6 +25,7 @@ from router.policy.load import parse_policy
 __all__ = ["DEFAULT_POLICY_NAME", "Outcome", "Policy", "Rule", "default_policy_path", "load_policy"]
 
 DEFAULT_POLICY_NAME = "default.yaml"
+_tuple_new = tuple.__new__
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,16 +151,22 @@ class Policy:
 
         With `explain=True` the decision carries a trace: one step per rule considered.
         """
-        intent = Intent.from_request(request, **hints)
+        intent = intent_from(Intent, request, hints)
         if explain:
             return self.explain(intent)
         outcome: Outcome = self._chain(intent)
-        return Decision(
-            outcome.mode,
-            outcome.rule,
-            outcome.options_with_usage if intent.billing in NEEDS_USAGE else outcome.options,
-            intent,
-            self._ref,
+        # tuple.__new__ skips the namedtuple constructor's argument handling: this is the
+        # per-call hot path (see benchmarks/bench_policy.py)
+        return _tuple_new(
+            Decision,
+            (
+                outcome.mode,
+                outcome.rule,
+                outcome.options_with_usage if intent.billing in NEEDS_USAGE else outcome.options,
+                intent,
+                self._ref,
+                None,
+            ),
         )
 
     def decide_intent(self, intent: Intent, *, explain: bool = False) -> Decision:

@@ -8,8 +8,6 @@ the `router decide` path never imports pydantic. The vocabulary lives in
 
 from __future__ import annotations
 
-import fnmatch
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -414,12 +412,6 @@ def _globs(w: _Walker, node: Node, where: str) -> tuple[str, ...] | None:
     patterns = [w.string(item, where) for item in items]
     if any(pattern is None for pattern in patterns):
         return None
-    for item, pattern in zip(items, patterns, strict=True):
-        try:
-            re.compile(fnmatch.translate(str(pattern)))
-        except re.error as exc:  # pragma: no cover - fnmatch escapes almost everything
-            w.error(item, f"{where}: {pattern!r} is not a valid glob ({exc})")
-            return None
     return tuple(str(pattern) for pattern in patterns)
 
 
