@@ -409,6 +409,53 @@ async def test_a_send_that_fails_because_the_client_is_gone_cancels_the_call() -
     assert len(sent) == 3
 
 
+@pytest.mark.anyio
+async def test_pings_and_events_are_never_written_at_the_same_time() -> None:
+    # A slow connection (each write takes longer than the ping interval) must still get one
+    # block at a time, in order.
+    call = ScriptedCall(pieces=[f"p{index} " for index in range(8)], delay=0.015)
+    app = make_app(ScriptedRouter(call), ping_interval=0.005)
+    writing = 0
+    most_at_once = 0
+    blocks: list[bytes] = []
+    received = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal received
+        if not received:
+            received = True
+            return {"type": "http.request", "body": json.dumps(PROMPT).encode()}
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal writing, most_at_once
+        writing += 1
+        most_at_once = max(most_at_once, writing)
+        await anyio.sleep(0.01)
+        if message.get("body"):
+            blocks.append(message["body"])
+        writing -= 1
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "method": "POST",
+        "path": "/chat",
+        "raw_path": b"/chat",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [],
+    }
+    with anyio.fail_after(5):
+        await app(scope, receive, send)
+    assert most_at_once == 1
+    assert b": ping\n\n" in blocks
+    texts = [json.loads(b.split(b"data: ")[1])["text"] for b in blocks if b"event: delta" in b]
+    assert texts == [f"p{index} " for index in range(8)]
+    assert b"event: done" in blocks[-1]
+
+
 # --- reconnects and what a browser may choose ---------------------------------------------------
 
 

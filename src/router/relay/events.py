@@ -14,6 +14,7 @@ Payloads are JSON, so any text (CR, CRLF, NUL, unicode) round-trips exactly.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +22,17 @@ from router import errors
 from router.relay.encoder import encode_comment, encode_event
 
 __all__ = ["PING", "delta_event", "done_event", "error_event", "safe_error", "to_json"]
+
+# Compact JSON, with non-ASCII text kept readable (and ASCII escapes for the rare text that
+# UTF-8 cannot carry: lone surrogates). The C encoder escapes every control character, so
+# a payload is always one line.
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_dumps_ascii = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
+_json_string = json.encoder.encode_basestring
+_json_string_ascii = json.encoder.encode_basestring_ascii
+
+# What an id cannot hold: line breaks and NUL break the format, lone surrogates UTF-8.
+_UNSAFE_ID = re.compile("[\r\n\0\ud800-\udfff]")
 
 #: The keep-alive comment block.
 PING = encode_comment("ping")
@@ -50,17 +62,35 @@ _SAFE_MESSAGES: tuple[tuple[type[BaseException], str], ...] = (
 
 def to_json(obj: Any) -> str:
     """Compact JSON that UTF-8 can carry (ASCII escapes only if a lone surrogate needs them)."""
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    text = _dumps(obj)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return json.dumps(obj, ensure_ascii=True, separators=(",", ":"))
+        return _dumps_ascii(obj)
     return text
+
+
+def _json_event(name: str, payload: Any, id: str | None) -> bytes:
+    """`event:`, `id:` and one `data:` line of JSON (JSON escapes every CR and LF)."""
+    if id is not None and _UNSAFE_ID.search(id):
+        return encode_event("", event=name, id=id)  # raises the encoder's ProtocolError
+    head = f"event: {name}\n" if id is None else f"event: {name}\nid: {id}\n"
+    try:
+        return f"{head}data: {_dumps(payload)}\n\n".encode()
+    except UnicodeEncodeError:
+        return f"{head}data: {_dumps_ascii(payload)}\n\n".encode()
 
 
 def delta_event(text: str, *, id: str | None = None) -> bytes:
     """The next piece of the answer."""
-    return encode_event(to_json({"text": text}), event="delta", id=id)
+    if id is not None and _UNSAFE_ID.search(id):
+        return encode_event("", event="delta", id=id)  # raises the encoder's ProtocolError
+    head = "event: delta\n" if id is None else f"event: delta\nid: {id}\n"
+    # The hot path: one JSON string literal, made by the C encoder, instead of a dict dump.
+    try:
+        return f'{head}data: {{"text":{_json_string(text)}}}\n\n'.encode()
+    except UnicodeEncodeError:
+        return f'{head}data: {{"text":{_json_string_ascii(text)}}}\n\n'.encode()
 
 
 def done_event(
@@ -81,7 +111,7 @@ def done_event(
     }
     if usage is not None:
         payload["usage"] = dict(usage)
-    return encode_event(to_json(payload), event="done", id=id)
+    return _json_event("done", payload, id)
 
 
 def safe_error(exc: BaseException) -> tuple[str, str]:
@@ -97,8 +127,4 @@ def safe_error(exc: BaseException) -> tuple[str, str]:
 def error_event(exc: BaseException, *, partial: str, id: str | None = None) -> bytes:
     """A failed answer: its type, a safe message, and the text delivered before it failed."""
     error_type, message = safe_error(exc)
-    return encode_event(
-        to_json({"type": error_type, "message": message, "partial": partial}),
-        event="error",
-        id=id,
-    )
+    return _json_event("error", {"type": error_type, "message": message, "partial": partial}, id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
@@ -75,7 +76,11 @@ class EventStreamResponse(Response):
         self._call_id = secrets.token_hex(8)
         self._sequence = 0
         self._send: Send | None = None
-        self._send_lock = anyio.Lock()
+        # The two writers (the call and the pinger) never interleave: the pinger skips its
+        # turn while a block is being written, and the call waits for a ping in flight. (A
+        # lock would cost more than the rest of a delta's relay.)
+        self._writing = False
+        self._ping_in_flight: anyio.Event | None = None
         self._last_sent = 0.0
         self._cancel_scope: anyio.CancelScope | None = None
         self.disconnected = False
@@ -83,7 +88,7 @@ class EventStreamResponse(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self._send = send
         await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-        self._last_sent = anyio.current_time()
+        self._last_sent = time.monotonic()
         async with anyio.create_task_group() as tasks:
             self._cancel_scope = tasks.cancel_scope
             tasks.start_soon(self._watch_disconnect, receive)
@@ -133,11 +138,18 @@ class EventStreamResponse(Response):
 
     async def _ping(self) -> None:
         while True:
-            wait = self._last_sent + self._ping_interval - anyio.current_time()
+            wait = self._last_sent + self._ping_interval - time.monotonic()
             if wait > 0:
                 await anyio.sleep(wait)
+            elif self._writing:
+                self._last_sent = time.monotonic()  # not idle: a block is on its way
             else:
-                await self._emit(PING)
+                self._ping_in_flight = in_flight = anyio.Event()
+                try:
+                    await self._write(PING)
+                finally:
+                    self._ping_in_flight = None
+                    in_flight.set()
 
     async def _watch_disconnect(self, receive: Receive) -> None:
         while True:
@@ -149,15 +161,24 @@ class EventStreamResponse(Response):
     # --- helpers ----------------------------------------------------------------------------
 
     async def _emit(self, block: bytes) -> None:
+        """Write one block of the call's events (after any ping being written)."""
+        in_flight = self._ping_in_flight
+        if in_flight is not None:
+            await in_flight.wait()
+        await self._write(block)
+
+    async def _write(self, block: bytes) -> None:
         assert self._send is not None
-        async with self._send_lock:
-            try:
-                await self._send({"type": "http.response.body", "body": block, "more_body": True})
-            except OSError:
-                # Servers speaking ASGI 2.4 may raise on a send to a closed connection.
-                self._on_disconnect()
-                await checkpoint()  # the cancellation takes effect here
-            self._last_sent = anyio.current_time()
+        self._writing = True
+        try:
+            await self._send({"type": "http.response.body", "body": block, "more_body": True})
+        except OSError:
+            # Servers speaking ASGI 2.4 may raise on a send to a closed connection.
+            self._on_disconnect()
+            await checkpoint()  # the cancellation takes effect here
+        finally:
+            self._writing = False
+            self._last_sent = time.monotonic()
 
     def _on_disconnect(self) -> None:
         self.disconnected = True
