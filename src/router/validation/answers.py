@@ -30,7 +30,7 @@ from router.errors import (
     ValidationIssue,
 )
 from router.validation.decode import parse_json
-from router.validation.schema import compile_schema, summarize
+from router.validation.schema import SchemaValidator, compile_schema, summarize
 
 __all__ = ["AnswerSpec", "validate_completion"]
 
@@ -47,9 +47,11 @@ _CUT_OFF = {
 class AnswerSpec:
     """What a request expects back, read once from its body (and the caller's model).
 
-    `content` is "schema", "json_object", "model" or None (free text); `tools` maps each
-    offered function name to its parameters schema (None: any object); `forced_tool` is the
-    function `tool_choice` names; `tool_required` is true when some tool call must be made.
+    `content` is "schema", "json_object", "json" (parse only), "model" or None (free text);
+    `validator` is the compiled `schema`; `tools` maps each offered function name to its
+    parameters schema (None: any object) and `tool_validators` to the compiled one;
+    `forced_tool` is the function `tool_choice` names; `tool_required` is true when some tool
+    call must be made. Schemas are compiled here, once per validation.
     """
 
     content: str | None = None
@@ -59,29 +61,40 @@ class AnswerSpec:
     tools: Mapping[str, Any] = field(default_factory=dict)
     forced_tool: str | None = None
     tool_required: bool = False
+    validator: SchemaValidator | None = None
+    tool_validators: Mapping[str, SchemaValidator | None] = field(default_factory=dict)
 
     @classmethod
     def from_request(cls, request: Mapping[str, Any], *, response_model: Any = None) -> AnswerSpec:
         """Read `response_format`, `tools` and `tool_choice`; raise `InvalidSchema` on nonsense."""
         tools, forced, required = _read_tools(request)
+        common: dict[str, Any] = {
+            "tools": tools,
+            "tool_validators": {
+                name: None if parameters is None else compile_schema(parameters)
+                for name, parameters in tools.items()
+            },
+            "forced_tool": forced,
+            "tool_required": required,
+        }
         response_format = request.get("response_format")
         if response_model is None and isinstance(response_format, type):
             response_model = response_format  # as the OpenAI SDK's `parse()` accepts
         if response_model is not None:
             on_tool = forced is not None and not isinstance(response_format, Mapping)
-            return cls("model", None, response_model, on_tool, tools, forced, required)
+            return cls("model", model=response_model, model_on_tool=on_tool, **common)
         if isinstance(response_format, Mapping):
             kind = response_format.get("type")
             if kind == "json_schema":
                 spec = response_format.get("json_schema")
                 schema = spec.get("schema") if isinstance(spec, Mapping) else None
                 if schema is None:
-                    return cls("json", None, None, False, tools, forced, required)
-                compile_schema(schema)  # a broken schema is the caller's error, said now
-                return cls("schema", schema, None, False, tools, forced, required)
+                    return cls("json", **common)
+                # A broken schema is the caller's error, raised here before any answer is read.
+                return cls("schema", schema, validator=compile_schema(schema), **common)
             if kind == "json_object":
-                return cls("json_object", None, None, False, tools, forced, required)
-        return cls(None, None, None, False, tools, forced, required)
+                return cls("json_object", **common)
+        return cls(None, **common)
 
     @property
     def structured(self) -> bool:
@@ -98,10 +111,7 @@ def _read_tools(request: Mapping[str, Any]) -> tuple[dict[str, Any], str | None,
         spec = tool.get(kind)
         if not isinstance(spec, Mapping) or not isinstance(spec.get("name"), str):
             raise InvalidSchema(f"a tool of type {kind!r} has no `{kind}.name`")
-        parameters = spec.get("parameters") if kind == "function" else None
-        if parameters is not None:
-            compile_schema(parameters)
-        tools[spec["name"]] = parameters
+        tools[spec["name"]] = spec.get("parameters") if kind == "function" else None
     choice = request.get("tool_choice")
     forced = None
     if isinstance(choice, Mapping):
@@ -197,8 +207,8 @@ def _check_content(content: str | None, spec: AnswerSpec) -> Any:
         from router.validation.models import validate_model_json  # pydantic: only when asked
 
         return validate_model_json(spec.model, content)
-    if spec.content == "schema":
-        return compile_schema(spec.schema).validate_json(content)
+    if spec.validator is not None:
+        return spec.validator.validate_json(content)
     value = parse_json(content)
     if spec.content == "json_object" and not isinstance(value, dict):
         detail = f"the answer must be a JSON object, not {_json_type(value)}"
@@ -259,10 +269,10 @@ def _check_arguments(
                 "$", f"arguments must be a JSON object, not {_json_type(value)}", "type"
             )
         ]
-    schema = spec.tools.get(name)
-    if schema is None:
+    validator = spec.tool_validators.get(name)
+    if validator is None:
         return value, []
-    return value, compile_schema(schema).issues(value)
+    return value, validator.issues(value)
 
 
 def _json_type(value: Any) -> str:
