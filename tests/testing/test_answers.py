@@ -122,7 +122,20 @@ def test_parallel_tool_calls_stream_as_indexed_fragments(provider: SimulatedProv
         )
     )
     parsed = chunks(post(provider, stream=True).content)
-    assert parsed[0]["choices"][0]["delta"]["content"] is None
+    # OpenAI opens a tool-calling answer with the role and the first call in one delta.
+    assert parsed[0]["choices"][0]["delta"] == {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {
+                "index": 0,
+                "id": "call_a",
+                "type": "function",
+                "function": {"name": "get_weather", "arguments": ""},
+            }
+        ],
+        "refusal": None,
+    }
     calls: dict[int, dict[str, str]] = {}
     for chunk in parsed:
         for fragment in chunk["choices"][0]["delta"].get("tool_calls", []):
@@ -258,3 +271,26 @@ def test_model_echoes_the_request(provider: SimulatedProvider) -> None:
         events(post(provider, stream=True, model="o3-mini").content)[0].count('"model":"o3-mini"')
         == 1
     )
+
+
+def test_generated_tool_call_ids_look_like_openai_ones(provider: SimulatedProvider) -> None:
+    provider.set_default(Reply.tool_calls(ToolCallSpec.of("f", {}), ToolCallSpec.of("g", {})))
+    opened = [
+        fragment["id"]
+        for chunk in chunks(post(provider, stream=True).content)
+        for fragment in chunk["choices"][0]["delta"].get("tool_calls", [])
+        if "id" in fragment
+    ]
+    assert len(opened) == 2
+    assert all(re.fullmatch(r"call_[A-Za-z0-9]{24}", call_id) for call_id in opened)
+    assert opened[0] != opened[1]
+
+
+def test_stream_faults_count_tool_call_fragments_as_progress(provider: SimulatedProvider) -> None:
+    from router.testing import Fault
+
+    reply = Reply.tool_calls(ToolCallSpec.of("f", {"long": "x" * 40}))
+    provider.set_default(Fault.end_without_done(after=2, reply=reply))
+    parsed = chunks(post(provider, stream=True).content)
+    assert len(parsed) == 2  # the opening (role + first call) and one arguments fragment
+    assert "tool_calls" in parsed[0]["choices"][0]["delta"]

@@ -32,6 +32,7 @@ from router.testing.wire import (
     default_usage,
     dumps,
     error_body,
+    is_progress,
     models_body,
     sse,
 )
@@ -253,7 +254,9 @@ class _Stream:
         for position in range(longest):
             for chunks in per_choice:
                 if position < len(chunks) - 1:
-                    out.append(_Event(factory.encode(chunks[position]), progress=position > 0))
+                    chunk = chunks[position]
+                    progress = is_progress(chunk["choices"][0]["delta"])
+                    out.append(_Event(factory.encode(chunk), progress=progress))
         if finish:
             for chunks in per_choice:
                 out.append(_Event(factory.encode(chunks[-1]), progress=False))

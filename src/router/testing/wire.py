@@ -24,8 +24,10 @@ __all__ = [
     "default_usage",
     "dumps",
     "error_body",
+    "is_progress",
     "models_body",
     "sse",
+    "tool_call_id",
 ]
 
 #: The stream's terminating line.
@@ -53,10 +55,27 @@ def sse(payload: Mapping[str, Any] | str, *, sort_keys: bool = False) -> bytes:
     return f"data: {text}\n\n".encode()
 
 
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
 def completion_id() -> str:
-    """A fresh id in OpenAI's `chatcmpl-` form."""
-    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-    return "chatcmpl-" + "".join(secrets.choice(alphabet) for _ in range(29))
+    """A fresh id in OpenAI's `chatcmpl-` form (29 characters after the prefix)."""
+    return "chatcmpl-" + "".join(secrets.choice(_ALPHABET) for _ in range(29))
+
+
+def tool_call_id() -> str:
+    """A fresh tool-call id in OpenAI's `call_` form (24 characters after the prefix)."""
+    return "call_" + "".join(secrets.choice(_ALPHABET) for _ in range(24))
+
+
+def is_progress(delta: Mapping[str, Any]) -> bool:
+    """True when a delta carries something for the caller (DESIGN's "progress")."""
+    return bool(
+        delta.get("content")
+        or delta.get("refusal")
+        or delta.get("reasoning_content")
+        or delta.get("tool_calls")
+    )
 
 
 def _tokens(text: str) -> int:
@@ -206,13 +225,22 @@ class ChunkFactory:
     # --- the deltas of one choice ---------------------------------------------------------
 
     def choice_deltas(self, index: int, spec: ChoiceSpec) -> list[dict[str, Any]]:
-        """Every chunk of one choice, in order: role, reasoning, content/refusal/tools, finish."""
+        """Every chunk of one choice, in order: role, reasoning, content/refusal/tools, finish.
+
+        As OpenAI does, a choice that only calls tools opens with its first tool call in the
+        role chunk: `{"role": "assistant", "content": null, "tool_calls": [...], "refusal": null}`.
+        """
         chunks: list[dict[str, Any]] = []
         first: dict[str, Any] = {"role": "assistant"}
         if spec.tool_calls or spec.refusal:
             first["content"] = None
         else:
             first["content"] = ""
+        opens_with_tool_call = bool(spec.tool_calls) and not (
+            spec.content or spec.reasoning or spec.refusal
+        )
+        if opens_with_tool_call:
+            first["tool_calls"] = []  # filled by the first opening below
         first["refusal"] = "" if spec.refusal else None
         chunks.append(self.delta(index, first))
         for piece in spec.reasoning:
@@ -223,11 +251,15 @@ class ChunkFactory:
             chunks.append(self.delta(index, {"refusal": piece}))
         for position, call in enumerate(spec.tool_calls):
             opening: dict[str, Any] = {
-                "id": call.id or f"call_{self.id[-20:]}{position}",
+                "id": call.id or tool_call_id(),
                 "type": "function",
                 "function": {"name": call.name, "arguments": ""},
             }
-            chunks.append(self.delta(index, {"tool_calls": [self._indexed(position, opening)]}))
+            if position == 0 and opens_with_tool_call:
+                first["tool_calls"].append(self._indexed(position, opening))
+                chunks[0] = self.delta(index, first)
+            else:
+                chunks.append(self.delta(index, {"tool_calls": [self._indexed(position, opening)]}))
             size = max(spec.chunk_chars, 1)
             for start in range(0, len(call.arguments), size):
                 fragment = {"function": {"arguments": call.arguments[start : start + size]}}
@@ -262,11 +294,11 @@ def completion_body(
         if spec.tool_calls:
             message["tool_calls"] = [
                 {
-                    "id": call.id or f"call_{identity[-20:]}{position}",
+                    "id": call.id or tool_call_id(),
                     "type": "function",
                     "function": {"name": call.name, "arguments": call.arguments},
                 }
-                for position, call in enumerate(spec.tool_calls)
+                for call in spec.tool_calls
             ]
         out_choices.append(
             {
