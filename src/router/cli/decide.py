@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from router.cli.request_files import read_requests
     from router.errors import IntentError, UsageError
 
-    if not args.requests and sys.stdin.isatty():
+    if not args.requests and sys.stdin is not None and sys.stdin.isatty():
         # Waiting on a terminal for JSON nobody is typing looks like a hang; say what to do.
         raise UsageError(
             "no REQUEST given: name a request file, or pipe requests into standard input",
