@@ -25,7 +25,7 @@ from router.policy.space import (
     Region,
     intersect,
     simplify,
-    subtract,
+    subtract_all,
 )
 
 __all__ = ["PolicyChange", "PolicyDiff", "diff_policies", "flatten_options"]
@@ -102,19 +102,24 @@ def flatten_options(options: Options, mode: str) -> dict[str, Any]:
     return out
 
 
-def _parts(policy: Policy, space: IntentSpace, budget: Budget) -> list[tuple[Outcome, Region]]:
-    """Each outcome of `policy` with the region of intents it decides."""
-    parts: list[tuple[Outcome, Region]] = []
-    free: Region = [space.universe]
-    for rule in policy.rules:
-        region = space.region(rule.condition, budget)
-        here = intersect(region, free, budget)
-        if here:
-            parts.append((rule.outcome, here))
-        free = subtract(free, region, budget)
-    if free:
-        parts.append((policy.defaults, free))
-    return parts
+def _rule_regions(
+    policy: Policy, space: IntentSpace, budget: Budget
+) -> tuple[list[Region], list[tuple[Outcome, Region]]]:
+    """Each rule's condition region, and each rule's outcome with the intents it decides."""
+    conditions = [space.region(rule.condition, budget) for rule in policy.rules]
+    decided = [
+        (rule.outcome, subtract_all(conditions[i], conditions[:i], budget))
+        for i, rule in enumerate(policy.rules)
+    ]
+    return conditions, [(outcome, region) for outcome, region in decided if region]
+
+
+def _always_agree(a: Outcome, b: Outcome) -> bool:
+    return (
+        a.mode == b.mode
+        and a.options == b.options
+        and (a.options_with_usage == b.options_with_usage)
+    )
 
 
 def diff_policies(old: Policy, new: Policy, *, budget_seconds: float | None = None) -> PolicyDiff:
@@ -127,15 +132,28 @@ def diff_policies(old: Policy, new: Policy, *, budget_seconds: float | None = No
     changes: list[PolicyChange] = []
     try:
         space = IntentSpace.for_conditions(r.condition for r in (*old.rules, *new.rules))
-        old_parts = _parts(old, space, budget)
-        new_parts = _parts(new, space, budget)
-        for old_outcome, old_region in old_parts:
-            for new_outcome, new_region in new_parts:
-                overlap = intersect(old_region, new_region, budget)
-                if overlap:
-                    change = _change(space, overlap, old_outcome, new_outcome, old, new, budget)
-                    if change is not None:
-                        changes.append(change)
+        old_conditions, old_parts = _rule_regions(old, space, budget)
+        new_conditions, new_parts = _rule_regions(new, space, budget)
+        pairs: list[tuple[Outcome, Outcome, Region]] = []
+        for before, old_region in old_parts:
+            for after, new_region in new_parts:
+                if not _always_agree(before, after):
+                    pairs.append((before, after, intersect(old_region, new_region, budget)))
+            if not _always_agree(before, new.defaults):
+                left = subtract_all(old_region, new_conditions, budget)
+                pairs.append((before, new.defaults, left))
+        for after, new_region in new_parts:
+            if not _always_agree(old.defaults, after):
+                left = subtract_all(new_region, old_conditions, budget)
+                pairs.append((old.defaults, after, left))
+        if not _always_agree(old.defaults, new.defaults):
+            both = subtract_all([space.universe], [*old_conditions, *new_conditions], budget)
+            pairs.append((old.defaults, new.defaults, both))
+        for before, after, overlap in pairs:
+            if overlap:
+                change = _change(space, overlap, before, after, old, new, budget)
+                if change is not None:
+                    changes.append(change)
     except OutOfBudget:
         return PolicyDiff(old.source, new.source, tuple(changes), complete=False)
     return PolicyDiff(old.source, new.source, tuple(changes))

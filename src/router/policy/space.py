@@ -13,8 +13,9 @@ string matches (one cell per subset), so every predicate has one truth value on 
 What cells cannot always say is whether such a cell holds any string at all (whether some
 string matches exactly those patterns), so those cells are *uninhabited* for examples:
 a region proven empty is empty, a region with an example is reachable, and a region that
-is not empty but has only such cells is "may". With more than `MAX_GLOB_PATTERNS` patterns
-on one field the split would be too large; the analysis then says "may" for that policy.
+is not empty but has only such cells is "may". Only sets of patterns that could share a
+string are kept (`glob_subsets`); past `MAX_GLOB_CELLS` of them on one field the analysis
+says "may" for that policy.
 
 The space is what `Intent.from_request` can produce: `output`, `tools`, `post_process`
 and `billing` are always present; the other fields may be missing.
@@ -23,6 +24,7 @@ and `billing` are always present; the other fields may be missing.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -43,7 +45,14 @@ __all__ = [
     "Other",
     "OutOfBudget",
     "Region",
+    "find_outside",
     "glob_contains",
+    "glob_subsets",
+    "globs_may_overlap",
+    "intersect",
+    "simplify",
+    "subtract",
+    "subtract_all",
 ]
 
 #: Fields `Intent.from_request` always fills in, with the value it infers from an empty
@@ -69,8 +78,9 @@ class _Marker:
 
 #: The cell of a field that is not there.
 MISSING: Final = _Marker("missing")
-#: More distinct glob patterns than this on one field make the analysis give up ("may").
-MAX_GLOB_PATTERNS: Final = 10
+#: More "matches exactly these patterns" cells than this on one field make the analysis
+#: give up on the policy ("may"): only heavily overlapping globs come near it.
+MAX_GLOB_CELLS: Final = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +148,31 @@ class FieldCells:
     kind: str
     cells: tuple[Cell, ...]
     globs: tuple[str, ...] = ()
+    #: A concrete value per cell for examples (None: missing, or no string was found).
+    values: tuple[Any, ...] = ()
+    #: The cells that have a value an example can use.
+    inhabited: int = 0
+
+    @classmethod
+    def build(cls, field: str, kind: str, cells: list[Cell], globs: tuple[str, ...]) -> FieldCells:
+        """Cells with their example values found once (the search tries glob witnesses)."""
+        taken = {c for c in cells if isinstance(c, str)}
+        values: list[Any] = []
+        inhabited = 0
+        for index, cell in enumerate(cells):
+            value: Any
+            if cell is MISSING:
+                value = None
+            elif isinstance(cell, Other):
+                value = _other_value(cell, taken, globs)
+            elif isinstance(cell, Interval):
+                value = cell.low
+            else:
+                value = cell
+            if value is not None or cell is MISSING:
+                inhabited |= 1 << index
+            values.append(value)
+        return cls(field, kind, tuple(cells), globs, tuple(values), inhabited)
 
     @property
     def full(self) -> int:
@@ -148,15 +183,6 @@ class FieldCells:
         out = 0
         for index, cell in enumerate(self.cells):
             if _truth(predicate, cell):
-                out |= 1 << index
-        return out
-
-    @property
-    def inhabited(self) -> int:
-        """The cells known to hold a value an example can use."""
-        out = 0
-        for index, cell in enumerate(self.cells):
-            if not isinstance(cell, Other) or self._other_value(cell) is not None:
                 out |= 1 << index
         return out
 
@@ -172,30 +198,7 @@ class FieldCells:
 
     def value(self, index: int) -> Any:
         """A concrete value of cell `index` for an example intent (None when missing)."""
-        cell = self.cells[index]
-        if cell is MISSING:
-            return None
-        if isinstance(cell, Other):
-            return self._other_value(cell)
-        if isinstance(cell, Interval):
-            return cell.low
-        return cell
-
-    def _other_value(self, cell: Other) -> str | None:
-        """A string no constant names that matches exactly `cell.matches`, if one is found."""
-        taken = {c for c in self.cells if isinstance(c, str)}
-        candidates = ["other", *(f"other-{n}" for n in range(1, 50))]
-        for pattern in sorted(cell.matches):
-            witness = _glob_witness(pattern)
-            if witness is not None:
-                candidates.extend(f"{witness}{suffix}" for suffix in ("-other", "x", "0", ""))
-        for candidate in candidates:
-            if candidate in taken:
-                continue
-            matched = {g for g in self.globs if fnmatch.fnmatchcase(candidate, g)}
-            if matched == cell.matches:
-                return candidate
-        return None
+        return self.values[index]
 
     def describe(self, mask: int) -> str:
         """The cells of `mask` in the policy's terms: `user`, `64..127`, `matching o*`."""
@@ -239,6 +242,23 @@ class FieldCells:
         if excluded:
             words.append("except " + ", ".join(excluded))
         return words
+
+
+def _other_value(cell: Other, taken: set[str], globs: tuple[str, ...]) -> str | None:
+    """A string no constant names that matches exactly `cell.matches`, if one is found."""
+    candidates: list[str] = []
+    for pattern in sorted(cell.matches):
+        witness = _glob_witness(pattern)
+        if witness is not None:
+            candidates.extend(f"{witness}{suffix}" for suffix in ("-other", "x", "0", ""))
+    if not cell.matches:  # a string matching no pattern: plain names do
+        candidates.extend(["other", *(f"other-{n}" for n in range(1, 50))])
+    for candidate in candidates:
+        if candidate in taken:
+            continue
+        if all(fnmatch.fnmatchcase(candidate, g) is (g in cell.matches) for g in globs):
+            return candidate
+    return None
 
 
 def _describe_intervals(intervals: list[Interval]) -> list[str]:
@@ -349,8 +369,73 @@ def _glob_witness(pattern: str) -> str | None:
     return witness if fnmatch.fnmatchcase(witness, pattern) else None
 
 
-def _glob_tokens(pattern: str) -> list[str]:
-    """`a*[xy]?` -> ["a", "*", "[xy]", "?"]: one token per character or class."""
+def glob_subsets(patterns: list[str]) -> list[frozenset[str]]:
+    """The sets of patterns one unnamed string might match all of (and no others).
+
+    Pairs that can never match the same string (their literal heads or tails conflict)
+    never share a set, and a set holding p holds every q whose language contains p's; so
+    mostly disjoint patterns (`gpt-4*`, `o1*`, `claude-*`) give few sets, not 2**n. A set
+    kept here may still hold no string: examples are searched, never assumed.
+    """
+    implied = {p: [q for q in patterns if q != p and glob_contains(q, p)] for p in patterns}
+    out: list[frozenset[str]] = []
+
+    def extend(index: int, chosen: list[str]) -> None:
+        if len(out) > MAX_GLOB_CELLS:
+            raise OutOfBudget
+        if index == len(patterns):
+            chosen_set = frozenset(chosen)
+            if all(q in chosen_set for p in chosen for q in implied[p]):
+                out.append(chosen_set)
+            return
+        pattern = patterns[index]
+        extend(index + 1, chosen)
+        if all(globs_may_overlap(pattern, other) for other in chosen):
+            chosen.append(pattern)
+            extend(index + 1, chosen)
+            chosen.pop()
+
+    extend(0, [])
+    return out
+
+
+@functools.lru_cache(maxsize=16384)
+def globs_may_overlap(a: str, b: str) -> bool:
+    """False only when no string can match both (sound: True when unsure)."""
+    head_a, head_b = _literal_head(a), _literal_head(b)
+    if not (head_a.startswith(head_b) or head_b.startswith(head_a)):
+        return False
+    tail_a, tail_b = _literal_tail(a), _literal_tail(b)
+    if not (tail_a.endswith(tail_b) or tail_b.endswith(tail_a)):
+        return False
+    if "*" not in a and "*" not in b:
+        return len(_glob_tokens(a)) == len(_glob_tokens(b))
+    return True
+
+
+def _literal_head(pattern: str) -> str:
+    tokens = _glob_tokens(pattern)
+    head = []
+    for token in tokens:
+        if token in ("*", "?") or (token.startswith("[") and len(token) > 2):
+            break
+        head.append(token)
+    return "".join(head)
+
+
+def _literal_tail(pattern: str) -> str:
+    tokens = _glob_tokens(pattern)
+    tail = []
+    for token in reversed(tokens):
+        if token in ("*", "?") or (token.startswith("[") and len(token) > 2):
+            break
+        tail.append(token)
+    return "".join(reversed(tail))
+
+
+@functools.lru_cache(maxsize=4096)
+def _glob_tokens(pattern: str) -> tuple[str, ...]:
+    """`a*[xy]?` -> ("a", "*", "[xy]", "?"): one token per character or class."""
     tokens: list[str] = []
     i = 0
     while i < len(pattern):
@@ -362,9 +447,10 @@ def _glob_tokens(pattern: str) -> list[str]:
                 continue
         tokens.append(pattern[i])
         i += 1
-    return tokens
+    return tuple(tokens)
 
 
+@functools.lru_cache(maxsize=16384)
 def glob_contains(outer: str, inner: str) -> bool:
     """True when every string matching `inner` matches `outer` (sound; may miss some).
 
@@ -549,27 +635,11 @@ def _field_cells(name: str, constants: set[Any], globs: tuple[str, ...]) -> Fiel
             witness = _glob_witness(pattern)
             if witness is not None and witness not in strings:
                 strings.append(witness)
-        patterns = sorted(set(globs))
-        if len(patterns) > MAX_GLOB_PATTERNS:
-            raise OutOfBudget
-        subsets = [
-            frozenset(p for bit, p in enumerate(patterns) if n >> bit & 1)
-            for n in range(1 << len(patterns))
-        ]
-        # A string matching p matches every q whose language contains p's: drop the
-        # subsets that would need one without the other (they hold no string).
-        implied = [(p, q) for p in patterns for q in patterns if p != q and glob_contains(q, p)]
-        cells = [
-            *strings,
-            *(
-                Other(subset)
-                for subset in subsets
-                if not any(p in subset and q not in subset for p, q in implied)
-            ),
-        ]
+        subsets = glob_subsets(sorted(set(globs)))
+        cells = [*strings, *(Other(subset) for subset in subsets)]
     if name not in ALWAYS_PRESENT:
         cells.append(MISSING)
-    return FieldCells(name, kind, tuple(cells), tuple(sorted(set(globs))))
+    return FieldCells.build(name, kind, cells, tuple(sorted(set(globs))))
 
 
 # --- set algebra on regions ------------------------------------------------------------
@@ -621,33 +691,72 @@ def subtract(a: Region, b: Region, budget: Budget) -> Region:
     return simplify(out)
 
 
+def subtract_all(a: Region, regions: Iterable[Region], budget: Budget) -> Region:
+    """`a` minus every region of `regions`, skipping those that do not meet it (cheap)."""
+    out = a
+    for region in regions:
+        if not out:
+            break
+        if any(_meet(x, y) is not None for x in out for y in region):
+            out = subtract(out, region, budget)
+    return out
+
+
+def find_outside(a: Region, regions: Sequence[Region], budget: Budget) -> Box | None:
+    """A box of `a` that meets none of `regions`, searched depth first (None: there is none).
+
+    Finding one point needs only one branch of the subtraction, so this is fast when the
+    complement is large (defaults reachable) and no slower than `subtract_all` otherwise.
+    """
+    removers = [box for region in regions for box in region]
+
+    def search(box: Box, start: int) -> Box | None:
+        for k in range(start, len(removers)):
+            budget.tick()
+            if _meet(box, removers[k]) is None:
+                continue
+            for piece in _subtract_box(box, removers[k]):
+                found = search(piece, k + 1)
+                if found is not None:
+                    return found
+            return None
+        return box
+
+    for box in a:
+        found = search(box, 0)
+        if found is not None:
+            return found
+    return None
+
+
+#: Regions larger than this skip the quadratic containment pass of `simplify`.
+_CONTAINMENT_LIMIT: Final = 48
+
+
 def simplify(region: Region) -> Region:
-    """Drop boxes inside others and merge boxes that differ in one field only."""
+    """Merge boxes that differ in one field only; drop boxes inside others (small regions)."""
     if len(region) < 2:
         return region
     boxes = list(dict.fromkeys(region))
-    changed = True
-    while changed and len(boxes) > 1:
-        changed = False
-        merged: Region = []
+    width = len(boxes[0])
+    for k in range(width):
+        if len(boxes) < 2:
+            break
+        buckets: dict[tuple[int, ...], int] = {}
         for box in boxes:
-            for k, other in enumerate(merged):
-                if _contains(other, box):
-                    break
-                if _contains(box, other):
-                    merged[k] = box
-                    break
-                differing = [i for i, (x, y) in enumerate(zip(box, other, strict=True)) if x != y]
-                if len(differing) == 1:
-                    i = differing[0]
-                    joined = list(other)
-                    joined[i] = other[i] | box[i]
-                    merged[k] = tuple(joined)
-                    changed = True
-                    break
-            else:
-                merged.append(box)
-        boxes = merged
+            key = box[:k] + box[k + 1 :]
+            buckets[key] = buckets.get(key, 0) | box[k]
+        if len(buckets) < len(boxes):
+            boxes = [(*key[:k], mask, *key[k:]) for key, mask in buckets.items()]
+    if len(boxes) <= _CONTAINMENT_LIMIT:
+        boxes = [
+            box
+            for i, box in enumerate(boxes)
+            if not any(
+                j != i and _contains(other, box) and (other != box or j < i)
+                for j, other in enumerate(boxes)
+            )
+        ]
     return boxes
 
 
