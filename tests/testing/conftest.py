@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import httpx
@@ -58,6 +59,14 @@ def get(url: str, **kwargs: Any) -> httpx.Response:
     """A one-shot GET, like `post`."""
     with httpx.Client(verify=False) as client:
         return client.get(url, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def no_thread_outlives_its_test() -> Any:
+    """Every test here ends with every simulated-provider thread gone: nothing leaks."""
+    yield
+    leaked = [t.name for t in threading.enumerate() if t.name.startswith("simulated-provider")]
+    assert leaked == []
 
 
 @pytest.fixture
