@@ -200,6 +200,11 @@ def test_first_token_failure_is_retried_then_falls_back_to_batch(
     ]
     assert out.result.mode == "batch"
     assert [r.stream for r in provider.chat_requests] == [True, True, False]
+    (report,) = out.reports
+    assert report.status is Status.COMPLETE
+    assert report.mode == "batch"
+    assert report.usage is not None  # a batch answer always carries usage
+    assert len(report.attempts) == 3
 
 
 def test_stall_mid_stream_fires_idle_and_keeps_the_partial(
@@ -214,6 +219,12 @@ def test_stall_mid_stream_fires_idle_and_keeps_the_partial(
     assert out.result.status is Status.INTERRUPTED
     assert outcomes(out.result) == ["idle_timeout"]  # never retried after progress
     assert len(provider.chat_requests) == 1
+    (report,) = out.reports
+    assert report.status is Status.INTERRUPTED
+    assert report.usage is None
+    assert report.reason == "the call failed before the provider reported usage"
+    assert report.error is not None
+    assert report.error.startswith("IdleTimeout")
     first = out.result.timings.first_token_ms
     assert first is not None
     assert within(out.elapsed - first / 1000, IDLE)
@@ -228,6 +239,7 @@ def test_close_mid_stream_is_interrupted_with_the_partial(
     assert out.result.text == "The quick"
     assert out.result.status is Status.INTERRUPTED
     assert len(provider.chat_requests) == 1
+    assert [r.status for r in out.reports] == [Status.INTERRUPTED]
 
 
 def test_end_without_done_is_interrupted(kind: str, provider: SimulatedProvider) -> None:
