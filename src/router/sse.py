@@ -80,6 +80,7 @@ class SSEDecoder:
         "_data",
         "_data_size",
         "_event_type",
+        "_fast_limit",
         "_id_buffer",
         "_last_event_id",
         "_max_event",
@@ -99,6 +100,8 @@ class SSEDecoder:
             raise ValueError("max_line_bytes and max_event_bytes must be positive")
         self._max_line = max_line_bytes
         self._max_event = max_event_bytes
+        # The longest `data: ...` line the fast path may take without checking either limit.
+        self._fast_limit = min(max_line_bytes, max_event_bytes + 5)
         self._bom_checked = False
         # Bytes of a line whose end has not arrived yet (or of a possible BOM at the start).
         self._pending = bytearray()
@@ -111,7 +114,8 @@ class SSEDecoder:
         self._retry: int | None = None
         self._id_buffer: str | None = None
         self._last_event_id: str | None = None
-        # True when nothing is pending: no partial line, no event fields, no CR to pair.
+        # True when nothing is pending: no partial line, no event fields (an uncommitted id
+        # included), no CR to pair. The fast path in `decode` relies on it.
         self._clean = False
 
     @property
@@ -123,21 +127,18 @@ class SSEDecoder:
         """Feed the next bytes of the stream; return the events they complete, in order."""
         if not chunk:
             return []
-        if self._clean and chunk.startswith(b"data: ") and chunk[-1] == 0x0A:
-            # The common shape, one `data: <json>\n\n` event per chunk, in one step.
+        if self._clean and chunk.startswith(b"data: "):
+            # The common shape, one `data: <json>\n\n` event per chunk, in one step: the first
+            # line end is the next-to-last byte and the last byte is LF too.
             end = len(chunk) - 2
-            if chunk.find(b"\n", 6) == end and b"\r" not in chunk:
-                if end > self._max_line:
-                    self._line_too_long(end)
-                if end - 6 >= self._max_event:
-                    self._event_too_large(end - 5)
-                self._last_event_id = self._id_buffer
-                return [
-                    _new_event(
-                        ServerSentEvent,
-                        (_MESSAGE, chunk[6:end].decode("utf-8", "replace"), self._id_buffer, None),
-                    )
-                ]
+            if (
+                chunk.find(b"\n") == end
+                and chunk[-1] == 0x0A
+                and b"\r" not in chunk
+                and end <= self._fast_limit
+            ):
+                text = chunk[6:end].decode("utf-8", "replace")
+                return [_new_event(ServerSentEvent, (_MESSAGE, text, self._id_buffer, None))]
         if not self._bom_checked:
             head = self._start(chunk)
             if head is None:
@@ -189,6 +190,7 @@ class SSEDecoder:
             or self._data
             or self._event_type is not None
             or self._retry is not None
+            or self._id_buffer != self._last_event_id
         )
         return events
 
