@@ -525,3 +525,11 @@ def test_snapshot_mid_stream_does_not_disturb_assembly() -> None:
     assert final.choices[0].message.tool_calls[0].function.arguments == "{}"
     assert snapshot.choices[0].message.tool_calls[0].function.arguments == "{"
     assert assembler.events == 2
+
+
+def test_azure_filter_results_are_kept() -> None:
+    body = (STREAMS / "azure_filters.sse").read_bytes()
+    completion = assemble(body).finish()
+    assert completion.prompt_filter_results[0]["prompt_index"] == 0
+    filters = completion.choices[0].content_filter_results
+    assert filters["hate"] == {"filtered": False, "severity": "safe"}

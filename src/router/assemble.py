@@ -312,6 +312,8 @@ class StreamAssembler:
         if not choices:
             filters = chunk.get("prompt_filter_results")
             if filters:
+                if filters.__class__ is not list:
+                    raise _MalformedChunk("prompt_filter_results is not a list")
                 self._prompt_filter_results.extend(filters)
             return False
         progress = False
@@ -535,6 +537,7 @@ class StreamAssembler:
             usage=parse_usage(self._usage),
             status=status,
             mode="stream",
+            prompt_filter_results=list(self._prompt_filter_results),
         )
         return completion
 
@@ -567,6 +570,7 @@ class StreamAssembler:
             message=message,
             finish_reason=state.finish_reason,
             logprobs=logprobs,
+            content_filter_results=state.content_filter_results,
         )
 
 

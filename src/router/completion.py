@@ -95,6 +95,8 @@ class Choice:
     logprobs: Any = None
     #: The decoded, validated answer of this choice, set by validation.
     parsed: Any = None
+    #: Azure OpenAI's content-filter verdicts on this choice's output, as last sent.
+    content_filter_results: Any = None
 
     def to_dict(self) -> dict[str, Any]:
         """The `chat.completion` shape of this choice."""
@@ -176,6 +178,8 @@ class Completion:
     attempts: list[Attempt] = field(default_factory=list)
     timings: Timings = field(default_factory=Timings)
     rate_limits: dict[str, str] = field(default_factory=dict)
+    #: Azure OpenAI's content-filter verdicts on the prompt (one per prompt), when sent.
+    prompt_filter_results: list[Any] = field(default_factory=list)
     #: Why the call ran in another mode than decided (e.g. usage needed, no stream_options).
     mode_reason: str | None = None
 

@@ -353,3 +353,20 @@ def test_stream_error_verdict(error: dict[str, Any], retryable: bool) -> None:
 def test_stream_error_without_message_names_its_type() -> None:
     assert DIALECT.parse_stream_error({"type": "overloaded_error"}).message == "overloaded_error"
     assert DIALECT.parse_stream_error({}).message == "unknown error"
+
+
+def test_parse_response_keeps_azure_filter_results() -> None:
+    payload = {
+        "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": {}}],
+        "choices": [
+            {
+                "index": 0,
+                "message": {"content": "x"},
+                "finish_reason": "stop",
+                "content_filter_results": {"hate": {"filtered": False}},
+            }
+        ],
+    }
+    completion = DIALECT.parse_response(payload)
+    assert completion.prompt_filter_results == [{"prompt_index": 0, "content_filter_results": {}}]
+    assert completion.choices[0].content_filter_results == {"hate": {"filtered": False}}

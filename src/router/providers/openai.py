@@ -118,6 +118,7 @@ class ChatCompletionsDialect:
             usage=parse_usage(payload.get("usage")),
             status=Status.COMPLETE if finished else Status.INTERRUPTED,
             mode="batch",
+            prompt_filter_results=_list_or_empty(payload.get("prompt_filter_results")),
         )
 
     # --- errors ------------------------------------------------------------------------
@@ -209,6 +210,10 @@ def _one_line(text: str) -> str:
     return line
 
 
+def _list_or_empty(value: object) -> list[Any]:
+    return list(value) if isinstance(value, list) else []
+
+
 def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
@@ -253,6 +258,7 @@ def _parse_choice(raw: object, position: int) -> Choice:
         message=_parse_message(message, where),
         finish_reason=finish if isinstance(finish, str) and finish else None,
         logprobs=raw.get("logprobs"),
+        content_filter_results=raw.get("content_filter_results"),
     )
 
 
