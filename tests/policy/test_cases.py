@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from router.errors import PolicyError
 from router.policy import Policy, load_policy
 from router.policy.cases import DEFAULTS, load_cases, run_cases
 
@@ -31,106 +30,6 @@ rules:
     source="small.yaml",
 )
 RULES = [rule.name for rule in POLICY.rules]
-
-
-def _errors(text: str) -> list[str]:
-    with pytest.raises(PolicyError) as caught:
-        load_cases(text, source="c.yaml", rule_names=RULES)
-    assert all(d.code == "cases" for d in caught.value.diagnostics)
-    return [str(d) for d in caught.value.diagnostics]
-
-
-def test_a_case_file_loads_with_each_case_located() -> None:
-    cases = load_cases(
-        """\
-cases:
-  - name: chat
-    intent: {audience: user}
-    expect: {mode: stream, rule: user-facing}
-  - name: nothing known
-    expect: {mode: batch, rule: null}
-""",
-        source="c.yaml",
-        rule_names=RULES,
-    )
-    assert [(c.name, c.location, c.mode, c.rule, c.checks_rule) for c in cases] == [
-        ("chat", "c.yaml:2", "stream", "user-facing", True),
-        ("nothing known", "c.yaml:5", "batch", None, True),
-    ]
-    assert cases[0].hints == {"audience": "user"}
-
-
-def test_every_problem_of_a_file_is_reported_with_its_line_and_column() -> None:
-    errors = _errors(
-        """\
-cases:
-  - name: typo in a key
-    intnet: {audience: user}
-    expect: {mode: stream}
-  - name: no such rule
-    expect: {mode: stream, rule: user-facin}
-  - name: bad intent
-    intent: {audience: usr}
-    expect: {mode: strem}
-"""
-    )
-    assert errors == [
-        "c.yaml:3:5: error: unknown key 'intnet' in a case; did you mean 'intent'?",
-        "c.yaml:6:34: error: the policy has no rule 'user-facin'; did you mean 'user-facing'?",
-        "c.yaml:8:14: error: invalid intent: intent audience: usr is not allowed (did you mean "
-        '"user"?); allowed: user, service',
-        "c.yaml:9:20: error: `mode` must be stream or batch, got the string 'strem'",
-    ]
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("", "c.yaml:1:1: error: empty case file"),
-        ("- name: x\n", "c.yaml:1:1: error: a case file must be a mapping, got a list"),
-        ("cases: {}\n", "c.yaml:1:8: error: `cases` must be a list"),
-        ("cases: [\n", "c.yaml:2:1: error: YAML syntax"),
-        ("case: []\n", "c.yaml:1:1: error: unknown key 'case' in the case file"),
-        ("cases:\n  - expect: {mode: batch}\n", "c.yaml:2:5: error: a case needs a `name`"),
-        ("cases:\n  - name: x\n", "c.yaml:2:5: error: a case needs `expect:`"),
-        (
-            "cases:\n  - {name: x, expect: {mode: batch}}\n  - {name: x, expect: {mode: batch}}\n",
-            "c.yaml:3:5: error: duplicate case name 'x' (first at line 2)",
-        ),
-        (
-            "cases:\n  - {name: x, name: y, expect: {mode: batch}}\n",
-            "c.yaml:2:15: error: duplicate key 'name'",
-        ),
-        (
-            "cases:\n  - {name: x, request: !!python/object:os.system {}, expect: {mode: batch}}\n",
-            "c.yaml:2:24: error: the tag !!python/object:os.system is not allowed",
-        ),
-        (
-            "cases:\n  - {name: x, expect: {mode: batch, rule: [a]}}\n",
-            "c.yaml:2:43: error: `rule` must be a rule name or null",
-        ),
-        (
-            "cases:\n  - {name: x, expect: {mode: batch, options: {timeouts: {idle: 5}}}}\n",
-            "c.yaml:2:64: error: bad duration 5 for idle",
-        ),
-        (
-            "cases:\n  - name: x\n    expect:\n      mode: batch\n"
-            "      options: {stream: {include_usage: auto}}\n",
-            "include_usage` must be true or false (decisions resolve `auto`",
-        ),
-    ],
-)
-def test_bad_case_files_get_located_errors(text: str, expected: str) -> None:
-    errors = _errors(text)
-    assert any(expected in error for error in errors), errors
-
-
-def test_an_intent_the_engine_rejects_points_at_the_field() -> None:
-    [error] = _errors(
-        "cases:\n  - name: x\n    intent: {audience: user, expected_tokens: many}\n"
-        "    expect: {mode: batch}\n"
-    )
-    assert error.startswith("c.yaml:3:30: error: invalid intent: intent expected_tokens")
 
 
 def test_running_cases_reports_differences_and_coverage() -> None:
