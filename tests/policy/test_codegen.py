@@ -13,7 +13,7 @@ from router.policy import Policy
 from router.policy.evaluate import failure
 
 STRINGS = ["a", "b", "gpt-4o", "o3", "search/web"]
-GLOBS = ["a*", "*o*", "o[0-9]*", "?", "[!a]*", "search/*"]
+GLOBS = ["a*", "*o*", "o[0-9]*", "?", "[!a]*", "search/*", "*b", "gpt-4o", "*", "**"]
 NUMBERS = [0, 10, 63, 64, 100]
 LABEL_KEYS = ["route", "tenant"]
 

@@ -65,9 +65,37 @@ class _Generator:
         if op == "glob":
             patterns = p.operand
             assert isinstance(patterns, tuple)
-            matcher = re.compile("|".join(fnmatch.translate(str(x)) for x in patterns)).match
-            return f"({first} is not None and {self.const(matcher)}({again}) is not None)"
+            return f"({first} is not None and {self.globs(again, patterns)})"
         return f"({first} is not None and {again} {_COMPARE[op]} {self.const(p.operand)})"
+
+    def globs(self, value: str, patterns: tuple[str, ...]) -> str:
+        """`value` matches one of `patterns` (fnmatchcase), with str methods where exact.
+
+        `abc*` is `startswith`, `*abc` `endswith`, `*abc*` a substring test and `abc` an
+        equality, all exactly what fnmatchcase means; other patterns share one regex.
+        """
+        tests = []
+        regex = []
+        for pattern in patterns:
+            core = pattern.strip("*")
+            if any(c in core for c in "*?["):
+                regex.append(pattern)
+                continue
+            lead, trail = pattern.startswith("*"), pattern.endswith("*") and pattern != "*"
+            if pattern == "*" or not core:
+                tests.append("True")
+            elif lead and trail:
+                tests.append(f"{self.const(core)} in {value}")
+            elif lead:
+                tests.append(f"{value}.endswith({self.const(core)})")
+            elif trail:
+                tests.append(f"{value}.startswith({self.const(core)})")
+            else:
+                tests.append(f"{value} == {self.const(core)}")
+        if regex:
+            matcher = re.compile("|".join(fnmatch.translate(x) for x in regex)).match
+            tests.append(f"{self.const(matcher)}({value}) is not None")
+        return tests[0] if len(tests) == 1 else "(" + " or ".join(tests) + ")"
 
 
 def compile_chain(

@@ -62,8 +62,10 @@ def format_value(value: object) -> str:
         return "true"
     if value is False:
         return "false"
-    if isinstance(value, frozenset | tuple | list | set):
+    if isinstance(value, frozenset | set):  # no order of its own: sort for stable output
         return "[" + ", ".join(sorted(format_value(v) for v in value)) + "]"
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
     return str(value)
 
 
