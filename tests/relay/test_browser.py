@@ -97,9 +97,9 @@ def answer_text(page: Any) -> str:
 def test_chat_answer_appears_word_by_word_then_whole(
     browser: Any, site: str, provider: SimulatedProvider
 ) -> None:
-    words = [f" word{index}" for index in range(30)]
+    words = [f" word{index}" for index in range(25)]
     tokens = ["Hello:", *TRICKY_TOKENS, *words]
-    provider.set_default(Reply.text(tokens=tokens, first_token_delay=0.1, token_delay=0.05))
+    provider.set_default(Reply.text(tokens=tokens, first_token_delay=0.05, token_delay=0.03))
     page = open_page(browser, site)
     page.fill("#prompt", "Tell me something")
     page.click("#send")
@@ -129,7 +129,7 @@ def test_chat_answer_appears_word_by_word_then_whole(
 def test_recipe_card_arrives_whole_and_validated(
     browser: Any, site: str, provider: SimulatedProvider, webapp: ModuleType
 ) -> None:
-    provider.set_default(webapp.simulated_responder(first_token_delay=0.2))
+    provider.set_default(webapp.simulated_responder(first_token_delay=0.05))
     page = open_page(browser, site)
     # Record every text the answer shows, to prove no piece of the JSON is shown early.
     page.evaluate(
@@ -274,8 +274,8 @@ def test_encoded_events_read_the_same_in_the_browser_as_in_our_decoder(
 
     async def pieces() -> Any:
         # Small pieces, so that line breaks (CR here, LF in the next piece) are split.
-        for start in range(0, len(stream), 7):
-            yield stream[start : start + 7]
+        for start in range(0, len(stream), 11):
+            yield stream[start : start + 11]
             await anyio.sleep(0.002)
 
     async def encoded(request: Any) -> StreamingResponse:

@@ -115,7 +115,7 @@ def test_stream_and_batch_decisions_end_in_the_same_events(serve: Serve) -> None
 
 def test_pings_flow_while_the_model_thinks(serve: Serve) -> None:
     with (
-        SimulatedProvider(Reply.text("Done thinking.", first_token_delay=0.4)) as provider,
+        SimulatedProvider(Reply.text("Done thinking.", first_token_delay=0.25)) as provider,
         relay_site(serve, provider, ping_interval=0.05, audience="user") as url,
     ):
         events = relayed(url, {"prompt": "hi"})

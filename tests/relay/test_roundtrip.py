@@ -6,7 +6,7 @@ import json
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from router.relay.encoder import encode_comment, encode_event, encode_retry
@@ -42,6 +42,7 @@ def decode_in_pieces(stream: bytes, cuts: list[int]) -> list[ServerSentEvent]:
 cuts = st.lists(st.integers(min_value=0, max_value=400), max_size=8)
 
 
+@settings(max_examples=60)
 @given(text=tricky_text, cut_at=cuts)
 def test_delta_text_round_trips_exactly(text: str, cut_at: list[int]) -> None:
     [event] = decode_in_pieces(delta_event(text, id="c-1"), cut_at)
@@ -67,6 +68,7 @@ def test_raw_data_round_trips_with_line_breaks_normalised_to_lf(data: str, event
     assert decoded.id == "i"
 
 
+@settings(max_examples=60)
 @given(texts=st.lists(tricky_text, max_size=6), cut_at=cuts)
 def test_a_whole_relayed_stream_decodes_to_the_same_events(
     texts: list[str], cut_at: list[int]
