@@ -11,7 +11,6 @@ import inspect
 import os
 import threading
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -249,7 +248,7 @@ class _RouterBase:
         hints.setdefault("provider", self._provider)
         decision = policy.decide(request, **hints)
         record = DecisionRecord(
-            id=uuid.uuid4().hex,
+            id=os.urandom(16).hex(),
             mode=decision.mode,
             rule=decision.rule,
             policy_source=policy.source,

@@ -24,7 +24,6 @@ import math
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 __all__ = [
@@ -220,6 +219,8 @@ def parse_retry_after(
     try:
         value = float(text)
     except ValueError:
+        from email.utils import parsedate_to_datetime  # rare: only for HTTP-date values
+
         try:
             when = parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError):
