@@ -27,8 +27,9 @@ import jsonschema_rs
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
+from router.completion import Choice, Completion, Message, Status
 from router.errors import ValidationFailed
-from router.validation import compile_schema
+from router.validation import compile_schema, validate_completion
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "validation" / "data"
 
@@ -139,6 +140,22 @@ def contenders(schema: dict[str, Any]) -> dict[str, Callable[[str], object]]:
         except ValidationFailed as exc:
             return exc
 
+    request = {
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": "invoice", "strict": True, "schema": schema},
+        }
+    }
+
+    def ours_completion(text: str) -> object:
+        choice = Choice(message=Message(content=text), finish_reason="stop")
+        try:
+            return validate_completion(
+                Completion(choices=[choice], status=Status.COMPLETE), request
+            )
+        except ValidationFailed as exc:
+            return exc
+
     def validate_each_call(text: str) -> object:
         try:
             return jsonschema.validate(json.loads(text), schema)
@@ -161,6 +178,9 @@ def contenders(schema: dict[str, Any]) -> dict[str, Callable[[str], object]]:
     table: dict[str, Callable[[str], object]] = {
         "router: prebuilt SchemaValidator.validate_json (parse + all errors)": ours_prebuilt,
         "router: compile_schema(s).validate_json (cache lookup + parse + all errors)": ours_lookup,
+        "router: validate_completion(completion, request) (the whole check of a call)": (
+            ours_completion
+        ),
         "jsonschema.validate() per call (best error)": validate_each_call,
         "jsonschema Draft202012Validator prebuilt (all errors)": prebuilt_reference,
         "jsonschema-rs raw (parse + is_valid, then all errors)": rust_raw,

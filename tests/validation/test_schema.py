@@ -172,3 +172,10 @@ def test_validate_returns_the_document_or_raises() -> None:
     with pytest.raises(ValidationFailed) as caught:
         validator.validate([1, "2", 3.5])
     assert [i.path for i in caught.value.issues] == ["$[1]", "$[2]"]
+
+
+def test_python_data_that_is_not_json_never_crashes() -> None:
+    validator = compile_schema({"type": "object", "properties": {"a": {"type": "array"}}})
+    (issue,) = validator.issues({"a": {1, 2}})
+    assert (issue.path, issue.keyword) == ("$.a", "type")
+    assert validator.is_valid({1: "x"}) is True  # the reference ignores a non-string key

@@ -52,6 +52,11 @@ __all__ = ["SchemaCache", "SchemaValidator", "canonical_json", "compile_schema",
 Engine = Literal["jsonschema-rs", "jsonschema"]
 _K = TypeVar("_K", str, bytes)
 
+#: What the fast engine raises for a document it cannot take: a lone surrogate in a string
+#: (`UnicodeEncodeError`), or Python data that is not JSON (a set, a date, a non-string key).
+#: The reference judges those documents instead.
+_NOT_FOR_THE_FAST_ENGINE = (UnicodeEncodeError, ValueError, TypeError)
+
 #: Keywords that send a whole schema to the reference engine (see the module docstring).
 _REFERENCE_ONLY_KEYWORDS = frozenset({"patternProperties"})
 
@@ -163,19 +168,23 @@ class SchemaValidator:
         if self._fast is not None:
             try:
                 return bool(self._fast.is_valid(instance))
-            except UnicodeEncodeError:  # a lone surrogate: only Python can hold it
+            except _NOT_FOR_THE_FAST_ENGINE:
                 pass
         return not self._reference_issues(instance, first_only=True)
 
     def issues(self, instance: Any) -> list[ValidationIssue]:
-        """Every problem with the document, each with its JSON path; [] when it is valid."""
+        """Every problem with the document, each with its JSON path; [] when it is valid.
+
+        The document is JSON data as `json.loads` returns it (dict, list, str, int, float,
+        bool, None); other Python types are not JSON and their verdicts are not promised.
+        """
         fast = self._fast
         if fast is not None:
             try:
                 if fast.is_valid(instance):
                     return []
                 return [self._fast_issue(error) for error in fast.iter_errors(instance)]
-            except UnicodeEncodeError:
+            except _NOT_FOR_THE_FAST_ENGINE:
                 pass
         return self._reference_issues(instance)
 
@@ -230,7 +239,7 @@ class SchemaValidator:
             try:
                 if self._fast.is_valid(instance):
                     return instance
-            except UnicodeEncodeError:
+            except _NOT_FOR_THE_FAST_ENGINE:
                 pass
         text = raw if isinstance(raw, str) else raw.decode("utf-8")
         return self.validate(instance, raw=text)
