@@ -64,6 +64,13 @@ def test_done_without_usage_unless_given() -> None:
         )
     )
     assert with_usage["usage"] == {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8}
+    assert "refusal" not in with_usage
+    _, refused = parse(
+        done_event(
+            finish_reason="stop", status="complete", mode="stream", validated=False, refusal="No."
+        )
+    )
+    assert refused["refusal"] == "No."
 
 
 def test_ping_is_a_comment() -> None:

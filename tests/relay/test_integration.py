@@ -205,3 +205,14 @@ def test_reconnect_gets_204_and_the_provider_sees_one_call(serve: Serve) -> None
         assert (again.status_code, again.content) == (204, b"")
         assert unknown.status_code == 204
         assert len(provider.chat_requests) == 1
+
+
+def test_a_refusal_is_told_in_done_rather_than_left_blank(serve: Serve) -> None:
+    with (
+        SimulatedProvider(Reply.refusal("I can't help with that.")) as provider,
+        relay_site(serve, provider, audience="user") as url,
+    ):
+        events = payloads(relayed(url, {"prompt": "hi"}))
+    [(name, done)] = events
+    assert name == "done"
+    assert done["refusal"] == "I can't help with that."

@@ -149,10 +149,17 @@ async function ask(kind) {
         log.scrollTop = log.scrollHeight;
       },
     });
-    if (kind === "chat") history.push({ role: "assistant", content: received });
-    else renderCard(answer, textBox, received, done);
+    if (done.refusal && !received) {
+      textBox.textContent = done.refusal; // the model declined: say so rather than show nothing
+      answer.classList.add("refusal");
+    } else if (kind === "chat") {
+      history.push({ role: "assistant", content: received });
+    } else {
+      renderCard(answer, textBox, received, done);
+    }
     answer.dataset.state = "done";
     addLine(answer, "meta", describe(done));
+    if (kind === "chat" && answer.classList.contains("refusal")) history.pop();
   } catch (error) {
     if (kind === "chat") history.pop();
     answer.dataset.state = "error";

@@ -2,7 +2,8 @@
 
 - `delta`: `{"text": "..."}`, the next piece of the answer (in batch mode, all of it at once).
 - `done`: `{"finish_reason", "status", "mode", "validated"}`, plus `"usage"` only when the
-  service opted in (token counts are the service's business, not every visitor's).
+  service opted in (token counts are the service's business, not every visitor's), and
+  `"refusal"` (the model's text) when the model declined instead of answering.
 - `error`: `{"type", "message", "partial"}`: the error's class name, a fixed message safe to
   show anyone (never the exception text, which may quote the provider's raw body), and the
   text already delivered before the failure.
@@ -100,9 +101,10 @@ def done_event(
     mode: str,
     validated: bool,
     usage: Mapping[str, Any] | None = None,
+    refusal: str | None = None,
     id: str | None = None,
 ) -> bytes:
-    """The end of a complete answer; `usage` is included only when given."""
+    """The end of a complete answer; `usage` and `refusal` are included only when given."""
     payload: dict[str, Any] = {
         "finish_reason": finish_reason,
         "status": status,
@@ -111,6 +113,8 @@ def done_event(
     }
     if usage is not None:
         payload["usage"] = dict(usage)
+    if refusal is not None:
+        payload["refusal"] = refusal
     return _json_event("done", payload, id)
 
 

@@ -199,6 +199,7 @@ class EventStreamResponse(Response):
             mode=str(decision.mode),
             validated=bool(decision.options.validate.enabled),
             usage=usage,
+            refusal=completion.choices[0].message.refusal if completion.choices else None,
             id=self._next_id(),
         )
 
