@@ -533,3 +533,23 @@ def test_azure_filter_results_are_kept() -> None:
     assert completion.prompt_filter_results[0]["prompt_index"] == 0
     filters = completion.choices[0].content_filter_results
     assert filters["hate"] == {"filtered": False, "severity": "safe"}
+
+
+def test_null_choice_index_means_its_position() -> None:
+    assembler = StreamAssembler()
+    feed_all(assembler, data({"choices": [{"index": None, "delta": {"content": "x"}}]}))
+    assert assembler.error is None
+    assert assembler.finish().text == "x"
+
+
+def test_legacy_function_call_deltas_become_a_tool_call() -> None:
+    assembler = StreamAssembler()
+    flags = feed_all(
+        assembler,
+        chunk(delta(role="assistant", content=None, function_call={"name": "f", "arguments": ""})),
+        chunk(delta(function_call={"arguments": '{"a":'})),
+        chunk(delta(function_call={"arguments": "1}"})),
+        chunk(delta(finish="function_call")),
+    )
+    assert flags == [True, True, True, False]
+    assert calls(assembler) == [(None, "f", '{"a":1}')]

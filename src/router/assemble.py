@@ -46,6 +46,7 @@ __all__ = ["StreamAssembler", "parse_usage"]
 _DONE = "[DONE]"
 _PING_TEXTS = frozenset({"", "ping", ":ping", ": ping"})
 _PREVIEW = 80
+_FUNCTION_CALL_KEY = "function_call"  # the tool key of a legacy `function_call` delta
 # `scan_once(text, start) -> (value, end)` is the (C) scanner json.loads runs; typeshed
 # does not declare it, hence the annotation.
 _scan_json: Callable[[str, int], tuple[Any, int]] = JSONDecoder().scan_once  # type: ignore[attr-defined]
@@ -140,7 +141,6 @@ class StreamAssembler:
         "_id",
         "_model",
         "_need_meta",
-        "_object",
         "_prompt_filter_results",
         "_system_fingerprint",
         "_taken",
@@ -155,7 +155,6 @@ class StreamAssembler:
         self._model: str | None = None
         self._created: int | None = None
         self._need_meta = True
-        self._object: str | None = None
         self._system_fingerprint: str | None = None
         self._usage: Any = None
         self._prompt_filter_results: list[Any] = []
@@ -318,7 +317,9 @@ class StreamAssembler:
             return False
         progress = False
         for position, choice in enumerate(choices):
-            index = choice.get("index", position)
+            index = choice.get("index")
+            if index is None:
+                index = position
             state = self._choices.get(index)
             if state is None:
                 state = self._new_choice(index)
@@ -365,6 +366,11 @@ class StreamAssembler:
         tool_calls = delta.get("tool_calls")
         if tool_calls:
             progress = self._add_tool_calls(state, tool_calls) or progress
+        function_call = delta.get("function_call")
+        if function_call:
+            # The deprecated `functions` API streams one call this way: kept as a tool call.
+            fragment = {"index": _FUNCTION_CALL_KEY, "type": "function", "function": function_call}
+            progress = self._add_tool_calls(state, [fragment]) or progress
         return progress
 
     def _add_tool_calls(self, state: _ChoiceState, fragments: list[Any]) -> bool:
@@ -396,7 +402,7 @@ class StreamAssembler:
         """The tool call a fragment belongs to: by `index`; without one by id, then position."""
         index = fragment.get("index")
         if index is not None:
-            if index.__class__ is not int:
+            if index.__class__ is not int and index != _FUNCTION_CALL_KEY:
                 raise _MalformedChunk(
                     f"tool_calls[].index is {type(index).__name__}, expected an integer"
                 )
@@ -476,10 +482,6 @@ class StreamAssembler:
             value = chunk.get("created")
             if value and isinstance(value, int):
                 self._created = value
-        if self._object is None:
-            value = chunk.get("object")
-            if value:
-                self._object = str(value)
         self._need_meta = self._id is None or self._model is None or self._created is None
 
     # --- failure -----------------------------------------------------------------------
@@ -578,5 +580,7 @@ def _tool_sort_key(key: object) -> tuple[int, int]:
     # Wire indexes sort numerically; unindexed calls keep their arrival order after them.
     if isinstance(key, int):
         return (0, key)
+    if key == _FUNCTION_CALL_KEY:
+        return (2, 0)
     assert isinstance(key, tuple)
     return (1, int(key[1]))

@@ -370,3 +370,22 @@ def test_parse_response_keeps_azure_filter_results() -> None:
     completion = DIALECT.parse_response(payload)
     assert completion.prompt_filter_results == [{"prompt_index": 0, "content_filter_results": {}}]
     assert completion.choices[0].content_filter_results == {"hate": {"filtered": False}}
+
+
+def test_parse_response_keeps_a_legacy_function_call() -> None:
+    payload = {
+        "choices": [
+            {
+                "index": 0,
+                "message": {"content": None, "function_call": {"name": "f", "arguments": "{}"}},
+                "finish_reason": "function_call",
+            }
+        ]
+    }
+    call = DIALECT.parse_response(payload).choices[0].message.tool_calls[0]
+    assert (call.id, call.type, call.function.name, call.function.arguments) == (
+        None,
+        "function",
+        "f",
+        "{}",
+    )

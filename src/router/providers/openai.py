@@ -276,6 +276,11 @@ def _parse_message(raw: Mapping[str, Any], where: str) -> Message:
     tool_calls = [
         _parse_tool_call(call, f"{where}.message.tool_calls[{i}]") for i, call in enumerate(calls)
     ]
+    function_call = raw.get("function_call")
+    if function_call is not None:
+        # The deprecated `functions` API answers with one call this way: kept as a tool call.
+        legacy = {"type": "function", "function": function_call}
+        tool_calls.append(_parse_tool_call(legacy, f"{where}.message.function_call"))
     role = raw.get("role")
     return Message(
         role=role if isinstance(role, str) and role else "assistant",
