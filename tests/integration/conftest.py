@@ -53,10 +53,11 @@ def policy(
     return Policy.from_text(text, source="test-policy.yaml")
 
 
-def within(elapsed: float, bound: float, *, slack: float = 0.6) -> bool:
+def within(elapsed: float, bound: float, *, slack: float = 1.0) -> bool:
     """True when a clock fired no earlier than its bound and within DESIGN's tolerance.
 
-    The upper limit adds max(100 ms, 5%) and a fixed slack for a loaded 2-core machine.
+    The upper limit adds max(100 ms, 5%) and a fixed slack for a loaded 2-core machine: this
+    checks that a clock cannot be held open, not that anything is fast.
     """
     return bound - 0.02 <= elapsed <= bound + max(0.1, 0.05 * bound) + slack
 
@@ -100,31 +101,33 @@ def run_call(
         "decision_hook": outcome.decisions.append,
         **(router_options or {}),
     }
-    started = time.monotonic()
+    # The wall time of the call itself: from `router.call` to its result or error.
     if kind == "sync":
-        with Router(the_policy, **options) as router, router.call(request, **call_options) as call:
-            try:
-                for delta in call:
-                    outcome.deltas.append(delta)
-                outcome.completion = call.result()
-            except CallError as exc:
-                outcome.error = exc
+        with Router(the_policy, **options) as router:
+            started = time.monotonic()
+            with router.call(request, **call_options) as call:
+                try:
+                    for delta in call:
+                        outcome.deltas.append(delta)
+                    outcome.completion = call.result()
+                except CallError as exc:
+                    outcome.error = exc
+            outcome.elapsed = time.monotonic() - started
     else:
 
         async def main() -> None:
-            async with (
-                AsyncRouter(the_policy, **options) as router,
-                router.call(request, **call_options) as call,
-            ):
-                try:
-                    async for delta in call:
-                        outcome.deltas.append(delta)
-                    outcome.completion = await call.result()
-                except CallError as exc:
-                    outcome.error = exc
+            async with AsyncRouter(the_policy, **options) as router:
+                started = time.monotonic()
+                async with router.call(request, **call_options) as call:
+                    try:
+                        async for delta in call:
+                            outcome.deltas.append(delta)
+                        outcome.completion = await call.result()
+                    except CallError as exc:
+                        outcome.error = exc
+                outcome.elapsed = time.monotonic() - started
 
         asyncio.run(asyncio.wait_for(main(), timeout=20))
-    outcome.elapsed = time.monotonic() - started
     return outcome
 
 
