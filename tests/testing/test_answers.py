@@ -40,7 +40,9 @@ def test_chunks_have_openai_shape_and_framing(provider: SimulatedProvider) -> No
         "service_tier",
         "system_fingerprint",
         "choices",
+        "obfuscation",
     ]
+    assert all(re.fullmatch(r"[A-Za-z0-9]{1,12}", chunk["obfuscation"]) for chunk in parsed)
     assert re.fullmatch(r"chatcmpl-[A-Za-z0-9]{29}", first["id"])
     assert first["object"] == "chat.completion.chunk"
     assert first["model"] == "gpt-4o-mini"
@@ -294,3 +296,17 @@ def test_stream_faults_count_tool_call_fragments_as_progress(provider: Simulated
     parsed = chunks(post(provider, stream=True).content)
     assert len(parsed) == 2  # the opening (role + first call) and one arguments fragment
     assert "tool_calls" in parsed[0]["choices"][0]["delta"]
+
+
+def test_obfuscation_padding_follows_usage_and_can_be_turned_off(
+    provider: SimulatedProvider,
+) -> None:
+    options = {"include_usage": True}
+    padded = chunks(post(provider, stream=True, stream_options=options).content)
+    assert list(padded[-1])[-3:] == ["choices", "usage", "obfuscation"]
+    plain = chunks(
+        post(
+            provider, stream=True, stream_options={**options, "include_obfuscation": False}
+        ).content
+    )
+    assert all("obfuscation" not in chunk for chunk in plain)

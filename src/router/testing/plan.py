@@ -234,6 +234,9 @@ class _Stream:
         self.factory = ChunkFactory(
             model=reply.model or _requested_model(request, config),
             include_usage=self.include_usage,
+            obfuscation=not (
+                isinstance(options, dict) and options.get("include_obfuscation") is False
+            ),
             azure=self.quirks.azure_filters,
             tool_call_index=self.quirks.tool_call_index,
         )

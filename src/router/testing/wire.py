@@ -129,8 +129,10 @@ class ChunkFactory:
     """Builds the chunks of one streamed completion, all sharing id, created and model.
 
     With `include_usage` every chunk carries `"usage": null` and `usage_chunk()` gives the
-    final usage-only chunk with empty `choices`, as OpenAI does. With `azure` the chunks carry
-    content filter results and Azure's alphabetical key order.
+    final usage-only chunk with empty `choices`, as OpenAI does. With `obfuscation` (OpenAI's
+    default, turned off by `stream_options.include_obfuscation: false`) every chunk ends with
+    random padding. With `azure` the chunks carry content filter results and Azure's
+    alphabetical key order, and no padding.
     """
 
     def __init__(
@@ -140,6 +142,7 @@ class ChunkFactory:
         include_usage: bool = False,
         azure: bool = False,
         tool_call_index: bool = True,
+        obfuscation: bool = True,
     ) -> None:
         self.id = completion_id()
         self.created = int(time.time())
@@ -147,6 +150,7 @@ class ChunkFactory:
         self.include_usage = include_usage
         self.azure = azure
         self.tool_call_index = tool_call_index
+        self.obfuscation = obfuscation and not azure
 
     def _envelope(self, choices: list[dict[str, Any]]) -> dict[str, Any]:
         chunk: dict[str, Any] = {
@@ -162,6 +166,10 @@ class ChunkFactory:
             del chunk["service_tier"]
         if self.include_usage:
             chunk["usage"] = None
+        if self.obfuscation:
+            # OpenAI pads each chunk with random characters so that sizes do not leak tokens.
+            size = secrets.randbelow(12) + 1
+            chunk["obfuscation"] = "".join(secrets.choice(_ALPHABET) for _ in range(size))
         return chunk
 
     def encode(self, chunk: Mapping[str, Any]) -> bytes:
