@@ -585,6 +585,19 @@ async def test_a_body_that_is_not_json_is_a_400() -> None:
     assert "not JSON" in json.loads(result.body)["error"]["message"]
 
 
+@pytest.mark.anyio
+async def test_a_body_over_the_size_limit_is_a_413_without_reading_it_all() -> None:
+    router = ScriptedRouter(ScriptedCall(pieces=["a"]))
+    endpoint = Relay(router).endpoint(model="m", max_input_chars=10, audience="user")
+    app = Starlette(routes=[Route("/chat", endpoint, methods=["POST"])])
+    result = await exchange(app, body={"prompt": "x" * 5000})
+    assert result.status == 413
+    assert "larger than 4216 bytes" in json.loads(result.body)["error"]["message"]
+    declared = await exchange(app, body={"prompt": "x"}, headers={"content-length": "999999"})
+    assert declared.status == 413
+    assert router.calls == []
+
+
 def test_bad_ping_interval_is_refused() -> None:
     with pytest.raises(ValueError, match="ping_interval must be positive"):
         Relay(ScriptedRouter(), ping_interval=0)

@@ -34,7 +34,11 @@ class RelayableRouter(Protocol):
 
 
 class BrowserInputError(ValueError):
-    """What a browser sent cannot be turned into a conversation (answered with 400)."""
+    """What a browser sent cannot be turned into a conversation (answered with 400 or 413)."""
+
+    def __init__(self, message: str, *, status_code: int = 400) -> None:
+        super().__init__(message)
+        self.status_code = status_code
 
 
 class Relay:
@@ -114,11 +118,14 @@ class Relay:
             if "last-event-id" in http_request.headers:
                 return Response(status_code=204, headers=dict(EVENT_STREAM_HEADERS))
             try:
-                payload = await _browser_payload(http_request)
+                # JSON escapes can make a character up to 12 bytes (a \\uXXXX pair).
+                max_bytes = 12 * max_input_chars + 4096
+                payload = await _browser_payload(http_request, max_bytes=max_bytes)
                 messages = browser_messages(payload, max_chars=max_input_chars)
             except BrowserInputError as exc:
                 return JSONResponse(
-                    {"error": {"type": "BadRequest", "message": str(exc)}}, status_code=400
+                    {"error": {"type": "BadRequest", "message": str(exc)}},
+                    status_code=exc.status_code,
                 )
             if system is not None:
                 messages.insert(0, {"role": "system", "content": system})
@@ -128,10 +135,23 @@ class Relay:
         return relay_endpoint
 
 
-async def _browser_payload(http_request: Request) -> Mapping[str, Any]:
+async def _browser_payload(http_request: Request, *, max_bytes: int) -> Mapping[str, Any]:
     if http_request.method == "GET":
         return dict(http_request.query_params)
-    raw = await http_request.body()
+    too_large = BrowserInputError(
+        f"the request body is larger than {max_bytes} bytes", status_code=413
+    )
+    declared = http_request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise too_large
+    parts: list[bytes] = []
+    size = 0
+    async for part in http_request.stream():  # read no more than the limit
+        size += len(part)
+        if size > max_bytes:
+            raise too_large
+        parts.append(part)
+    raw = b"".join(parts)
     try:
         payload = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
