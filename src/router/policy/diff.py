@@ -11,6 +11,7 @@ reported with `certain: false`: a deploy gate errs on the side of "different".
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,10 +20,12 @@ from router.policy.analyze import DEFAULT_BUDGET_SECONDS
 from router.policy.engine import Outcome, Policy
 from router.policy.ir import NEEDS_USAGE
 from router.policy.space import (
+    Box,
     Budget,
     IntentSpace,
     OutOfBudget,
     Region,
+    bounds,
     intersect,
     simplify,
     subtract_all,
@@ -114,6 +117,10 @@ def _rule_regions(
     return conditions, [(outcome, region) for outcome, region in decided if region]
 
 
+def _boxes_meet(a: Box | None, b: Box | None) -> bool:
+    return a is not None and b is not None and 0 not in map(operator.and_, a, b)
+
+
 def _always_agree(a: Outcome, b: Outcome) -> bool:
     return (
         a.mode == b.mode
@@ -135,10 +142,13 @@ def diff_policies(old: Policy, new: Policy, *, budget_seconds: float | None = No
         old_conditions, old_parts = _rule_regions(old, space, budget)
         new_conditions, new_parts = _rule_regions(new, space, budget)
         pairs: list[tuple[Outcome, Outcome, Region]] = []
+        new_bounds = [bounds(region) for _, region in new_parts]
         for before, old_region in old_parts:
-            for after, new_region in new_parts:
-                if not _always_agree(before, after):
-                    pairs.append((before, after, intersect(old_region, new_region, budget)))
+            old_bounds = bounds(old_region)
+            for (after, new_region), new_box in zip(new_parts, new_bounds, strict=True):
+                if _always_agree(before, after) or not _boxes_meet(old_bounds, new_box):
+                    continue
+                pairs.append((before, after, intersect(old_region, new_region, budget)))
             if not _always_agree(before, new.defaults):
                 left = subtract_all(old_region, new_conditions, budget)
                 pairs.append((before, new.defaults, left))

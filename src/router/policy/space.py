@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import operator
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -45,11 +46,14 @@ __all__ = [
     "Other",
     "OutOfBudget",
     "Region",
+    "absorb",
+    "bounds",
     "find_outside",
     "glob_contains",
     "glob_subsets",
     "globs_may_overlap",
     "intersect",
+    "may_meet",
     "simplify",
     "subtract",
     "subtract_all",
@@ -553,7 +557,7 @@ class IntentSpace:
         assert isinstance(condition, AnyOf)
         union: Region = []
         for item in condition.items:
-            union = simplify(union + self.region(item, budget))
+            union = absorb(union + self.region(item, budget))
         return union
 
     def inhabited(self, region: Region) -> Region:
@@ -646,12 +650,30 @@ def _field_cells(name: str, constants: set[Any], globs: tuple[str, ...]) -> Fiel
 
 
 def _meet(a: Box, b: Box) -> Box | None:
-    out = tuple(x & y for x, y in zip(a, b, strict=True))
+    out = tuple(map(operator.and_, a, b))
     return None if 0 in out else out
+
+
+def bounds(region: Region) -> Box | None:
+    """The smallest box holding all of `region` (None for the empty region)."""
+    if not region:
+        return None
+    out = region[0]
+    for box in region[1:]:
+        out = tuple(map(operator.or_, out, box))
+    return out
+
+
+def may_meet(a: Region, b: Region) -> bool:
+    """False when `a` and `b` surely share nothing (their bounding boxes do not meet)."""
+    box_a, box_b = bounds(a), bounds(b)
+    return box_a is not None and box_b is not None and _meet(box_a, box_b) is not None
 
 
 def intersect(a: Region, b: Region, budget: Budget) -> Region:
     """The boxes common to `a` and `b`."""
+    if len(a) * len(b) > 4 and not may_meet(a, b):
+        return []
     out: Region = []
     for x in a:
         for y in b:
@@ -697,7 +719,7 @@ def subtract_all(a: Region, regions: Iterable[Region], budget: Budget) -> Region
     for region in regions:
         if not out:
             break
-        if any(_meet(x, y) is not None for x in out for y in region):
+        if may_meet(out, region) and any(_meet(x, y) is not None for x in out for y in region):
             out = subtract(out, region, budget)
     return out
 
@@ -729,12 +751,12 @@ def find_outside(a: Region, regions: Sequence[Region], budget: Budget) -> Box | 
     return None
 
 
-#: Regions larger than this skip the quadratic containment pass of `simplify`.
-_CONTAINMENT_LIMIT: Final = 48
-
-
 def simplify(region: Region) -> Region:
-    """Merge boxes that differ in one field only; drop boxes inside others (small regions)."""
+    """Merge boxes that differ in one field only (linear: one bucketing pass per field).
+
+    Subtraction and intersection keep boxes disjoint, so no box can hold another here;
+    only unions (`any`) make overlaps, and `absorb` prunes those.
+    """
     if len(region) < 2:
         return region
     boxes = list(dict.fromkeys(region))
@@ -748,20 +770,27 @@ def simplify(region: Region) -> Region:
             buckets[key] = buckets.get(key, 0) | box[k]
         if len(buckets) < len(boxes):
             boxes = [(*key[:k], mask, *key[k:]) for key, mask in buckets.items()]
-    if len(boxes) <= _CONTAINMENT_LIMIT:
+    return boxes
+
+
+#: Unions larger than this skip the quadratic pruning of `absorb`.
+_ABSORB_LIMIT: Final = 64
+
+
+def absorb(region: Region) -> Region:
+    """Drop boxes inside other boxes of the union, then merge."""
+    boxes = simplify(region)
+    if 1 < len(boxes) <= _ABSORB_LIMIT:
         boxes = [
             box
             for i, box in enumerate(boxes)
-            if not any(
-                j != i and _contains(other, box) and (other != box or j < i)
-                for j, other in enumerate(boxes)
-            )
+            if not any(j != i and _contains(other, box) for j, other in enumerate(boxes))
         ]
     return boxes
 
 
 def _contains(outer: Box, inner: Box) -> bool:
-    return all(x & y == y for x, y in zip(outer, inner, strict=True))
+    return tuple(map(operator.and_, outer, inner)) == inner
 
 
 def region_masks(region: Region, space: IntentSpace) -> Mapping[str, int]:
