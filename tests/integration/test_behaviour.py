@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 import anyio
@@ -337,3 +338,27 @@ def test_asyncio_wait_for_cancels_cleanly(provider: SimulatedProvider) -> None:
 
     asyncio.run(main())
     assert provider.chat_requests[0].wait_client_closed(2.0)
+
+
+# --- the caller's own pace ------------------------------------------------------------------
+
+
+def test_a_slow_consumer_is_not_idle_sync(provider: SimulatedProvider) -> None:
+    provider.set_default(Reply.text(TEXT, token_delay=0.01))
+    router = Router(policy(idle=0.3), base_url=provider.base_url)
+    with router, router.call(REQUEST) as call:
+        for delta in call:
+            if delta in ("The", " quick"):
+                time.sleep(0.45)  # longer than idle: the caller's time, not the upstream's
+        assert call.result().text == TEXT
+
+
+@pytest.mark.anyio
+async def test_a_slow_consumer_is_not_idle_async(provider: SimulatedProvider) -> None:
+    provider.set_default(Reply.text(TEXT, token_delay=0.01))
+    router = AsyncRouter(policy(idle=0.3), base_url=provider.base_url)
+    async with router, router.call(REQUEST) as call:
+        async for delta in call:
+            if delta in ("The", " quick"):
+                await anyio.sleep(0.45)
+        assert (await call.result()).text == TEXT
