@@ -225,3 +225,9 @@ def test_fields_describe_every_intent_attribute() -> None:
     assert list(FIELDS) == list(Intent.from_request().to_dict())
     assert FIELDS["billing"].allowed == ("none", "after_delivery", "before_delivery")
     assert {spec.kind for spec in FIELDS.values()} == {"enum", "bool", "int", "str", "labels"}
+
+
+def test_a_body_that_is_not_an_object_is_an_intent_error() -> None:
+    with pytest.raises(IntentError, match="JSON object"):
+        Intent.from_request(["not", "a", "body"])  # type: ignore[arg-type]
+    assert Intent.from_request(body={"model": "m"}).model == "m"

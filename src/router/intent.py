@@ -199,7 +199,7 @@ class Intent(_IntentFields):
         return _tuple_new(cls, values)
 
     @classmethod
-    def from_request(cls, body: Mapping[str, Any] | None = None, /, **hints: Any) -> Intent:
+    def from_request(cls, body: Mapping[str, Any] | None = None, **hints: Any) -> Intent:
         """Infer the intent from a Chat Completions body (DESIGN's table), then apply hints.
 
         Hints are intent fields by name (`audience="user"`), `labels={...}`, or single labels
@@ -270,6 +270,12 @@ def intent_from(cls: type[Intent], body: Mapping[str, Any] | None, hints: dict[s
     # audience, output, tools, post_process, billing, expected_tokens, model, provider, labels
     values: list[Any] = [None, None, "none", None, None, None, None, None, _EMPTY_LABELS]
     if body:
+        if not isinstance(body, Mapping):
+            raise IntentError(
+                f"request: expected a Chat Completions body (a JSON object), "
+                f"got {type(body).__name__}",
+                field="request",
+            )
         values[1], values[2] = _infer_output_and_tools(body)
         values[5] = _infer_expected_tokens(body)
         model = body.get("model")

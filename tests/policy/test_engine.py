@@ -207,3 +207,10 @@ def test_policy_identity() -> None:
     assert len(policy.sha256) == 64
     assert policy.decide().policy.to_dict() == {"source": "inline", "sha256": policy.sha256}
     assert "inline" in repr(policy)
+
+
+def test_decide_takes_the_request_by_position_or_by_name() -> None:
+    body = {"model": "o3", "messages": []}
+    policy = load_policy()
+    assert policy.decide(request=body, audience="user") == policy.decide(body, audience="user")
+    assert policy.decide(request=body, audience="user").rule == "reasoning-models"

@@ -145,7 +145,7 @@ class Policy:
         raise KeyError(name)
 
     def decide(
-        self, request: Mapping[str, Any] | None = None, /, *, explain: bool = False, **hints: Any
+        self, request: Mapping[str, Any] | None = None, *, explain: bool = False, **hints: Any
     ) -> Decision:
         """Decide for a Chat Completions body and/or intent hints (see `Intent.from_request`).
 
