@@ -335,3 +335,26 @@ def test_any_stream_split_anywhere_decodes_the_same(
         stream[start:end] for start, end in zip([0, *points], [*points, len(stream)], strict=True)
     ]
     assert decode_chunks(chunks) == expected
+
+
+def test_events_before_an_over_limit_line_are_kept_and_the_error_follows() -> None:
+    decoder = SSEDecoder(max_line_bytes=32)
+    chunk = b"data: a\n\ndata: b\n\ndata: " + b"z" * 40 + b"\n\n"
+    assert decoder.decode(chunk) == [ev("a"), ev("b")]
+    with pytest.raises(EventTooLarge, match="32-byte limit"):
+        decoder.decode(b"data: c\n\n")
+
+
+def test_events_before_an_over_limit_event_are_kept_and_flush_raises() -> None:
+    decoder = SSEDecoder(max_event_bytes=16)
+    assert decoder.decode(b"data: a\n\n" + b"data: 0123456789\n" * 3) == [ev("a")]
+    with pytest.raises(EventTooLarge, match="16-byte limit"):
+        decoder.flush()
+    assert decoder.decode(b"data: after\n\n") == [ev("after")]
+
+
+def test_unterminated_tail_over_the_limit_after_events() -> None:
+    decoder = SSEDecoder(max_line_bytes=32)
+    assert decoder.decode(b"data: a\n\ndata: " + b"z" * 40) == [ev("a")]
+    with pytest.raises(EventTooLarge):
+        decoder.decode(b"")

@@ -79,6 +79,7 @@ class SSEDecoder:
         "_clean",
         "_data",
         "_data_size",
+        "_deferred",
         "_event_type",
         "_fast_limit",
         "_id_buffer",
@@ -117,6 +118,8 @@ class SSEDecoder:
         # True when nothing is pending: no partial line, no event fields (an uncommitted id
         # included), no CR to pair. The fast path in `decode` relies on it.
         self._clean = False
+        # A limit error found after some events of the same chunk, raised by the next call.
+        self._deferred: EventTooLarge | None = None
 
     @property
     def last_event_id(self) -> str | None:
@@ -124,7 +127,14 @@ class SSEDecoder:
         return self._last_event_id
 
     def decode(self, chunk: bytes) -> list[ServerSentEvent]:
-        """Feed the next bytes of the stream; return the events they complete, in order."""
+        """Feed the next bytes of the stream; return the events they complete, in order.
+
+        Raises `EventTooLarge` when a line or an event goes past its limit; events that
+        completed before the offending line in the same chunk are returned first, and the
+        error is raised by the next call.
+        """
+        if self._deferred is not None:
+            self._raise_deferred()
         if not chunk:
             return []
         if self._clean and chunk.startswith(b"data: "):
@@ -175,15 +185,19 @@ class SSEDecoder:
                 tail = b""
             else:
                 tail = lines.pop()
-        if tail:
-            if len(tail) > self._max_line:
-                self._line_too_long(len(tail))
-            pending += tail
-        if len(buffer) > self._max_line:
-            for line in lines:
-                if len(line) > self._max_line:
-                    self._line_too_long(len(line))
-        events = self._interpret(lines)
+        events: list[ServerSentEvent] = []
+        try:
+            self._interpret(lines, events, check_lines=len(buffer) > self._max_line)
+            if tail:
+                if len(tail) > self._max_line:
+                    self._line_too_long(len(tail))
+                pending += tail
+        except EventTooLarge as exc:
+            if not events:
+                raise
+            # Hand out the events that came before the offending line; raise on the next call.
+            self._deferred = exc
+            return events
         self._clean = not (
             pending
             or self._skip_lf
@@ -200,6 +214,8 @@ class SSEDecoder:
         Always returns an empty list (kept as a list so that drivers treat `decode` and
         `flush` alike). The last event id survives, for a reconnection.
         """
+        if self._deferred is not None:
+            self._raise_deferred()
         self._pending.clear()
         self._skip_lf = False
         self._bom_checked = False
@@ -228,10 +244,14 @@ class SSEDecoder:
         self._event_type = None
         self._retry = None
 
-    def _interpret(self, lines: list[bytes]) -> list[ServerSentEvent]:
-        events: list[ServerSentEvent] = []
+    def _interpret(
+        self, lines: list[bytes], events: list[ServerSentEvent], *, check_lines: bool
+    ) -> None:
+        """Apply complete lines to the event being built, appending dispatched events."""
         data = self._data
         for line in lines:
+            if check_lines and len(line) > self._max_line:
+                self._line_too_long(len(line))
             if not line:
                 # A blank line dispatches the event (if it has data) and starts the next.
                 self._last_event_id = self._id_buffer
@@ -280,7 +300,12 @@ class SSEDecoder:
             self._data_size += len(value) + 1
             if self._data_size > self._max_event:
                 self._event_too_large(self._data_size)
-        return events
+
+    def _raise_deferred(self) -> None:
+        error = self._deferred
+        self._deferred = None
+        assert error is not None
+        raise error
 
     def _event_too_large(self, size: int) -> None:
         self._reset_event()
