@@ -86,3 +86,73 @@ async def test_async_router_shares_the_configuration() -> None:
         assert r.decide(REQUEST).mode == "stream"
         assert "k-123456" not in repr(r)
         assert "api_key=set" in repr(r)
+
+
+def test_a_whole_answer_to_a_stream_request_is_accepted() -> None:
+    import httpx
+
+    answer = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "gpt-4o",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "whole"},
+                "finish_reason": "stop",
+            }
+        ],
+    }
+    seen: list[bool] = []
+
+    def ignore_stream(request: httpx.Request) -> httpx.Response:
+        import json
+
+        seen.append(json.loads(request.content)["stream"])
+        return httpx.Response(200, json=answer)
+
+    client = httpx.Client(transport=httpx.MockTransport(ignore_stream))
+    router = Router(POLICY, base_url="http://127.0.0.1:9/v1", http_client=client)
+    with router, router.call(REQUEST) as call:
+        deltas = list(call)
+        completion = call.result()
+    assert seen == [True]
+    assert deltas == ["whole"]
+    assert completion.mode == "batch"
+    assert completion.mode_reason is not None
+    assert "whole response" in completion.mode_reason
+
+
+def test_compressed_answers_are_decoded() -> None:
+    import gzip
+    import json
+
+    import httpx
+
+    answer = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "gpt-4o",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "zipped"}}],
+    }
+    body = gzip.compress(json.dumps(answer).encode())
+    accepted: list[str] = []
+
+    def gzipped(request: httpx.Request) -> httpx.Response:
+        accepted.append(request.headers.get("accept-encoding", ""))
+        headers = {"content-encoding": "gzip", "content-type": "application/json"}
+        return httpx.Response(200, headers=headers, stream=httpx.ByteStream(body))
+
+    client = httpx.Client(transport=httpx.MockTransport(gzipped))
+    batch = Policy.from_text("version: 1\ndefaults: {mode: batch}\nrules: []\n")
+    with Router(batch, base_url="http://127.0.0.1:9/v1", http_client=client) as router:
+        assert router.complete(REQUEST).text == "zipped"
+        with router.call(REQUEST) as call:
+            assert list(call) == ["zipped"]
+    streaming = Router(POLICY, base_url="http://127.0.0.1:9/v1", http_client=client)
+    with streaming:
+        assert streaming.complete(REQUEST).text == "zipped"
+    assert "gzip" in accepted[0]
+    assert accepted[-1] == "identity"  # streams are asked for plain

@@ -193,6 +193,7 @@ class CallCore:
     last_partial: Completion | None = None
     withheld: list[str] = field(default_factory=list)
     reported: bool = False
+    whole_body: bool = False
 
     @classmethod
     def create(
@@ -261,6 +262,7 @@ class CallCore:
         self.action = action
         self.attempt_started = now
         self.status_code = None
+        self.whole_body = False
         self.clocks.begin_attempt(now, stream=stream)
         if stream:
             from router.sse import SSEDecoder
@@ -281,6 +283,9 @@ class CallCore:
         )
         headers = dict(self.endpoint.headers)
         headers["accept"] = "text/event-stream" if stream else "application/json"
+        if stream and not any(name.lower() == "accept-encoding" for name in headers):
+            # A compressed event stream arrives in bursts; ask for it plain.
+            headers["accept-encoding"] = "identity"
         return PreparedRequest(self.endpoint.url, headers, body, stream, timeout)
 
     def read_deadline(self, now: float) -> float:
@@ -439,6 +444,11 @@ class CallCore:
             raise AttemptFailed(error, retryable=False) from None
         if self.first_progress_at is None:
             self.first_progress_at = now
+        self.whole_body = True
+        if self.action is not None and self.action.mode == "stream":
+            # Some compatible servers ignore `stream: true` and answer whole: accept it.
+            completion.mode = "batch"
+            self.mode_reason = "the provider answered the stream request with a whole response"
         self.completion = completion
 
     def check_clocks(self, now: float) -> None:
@@ -528,7 +538,10 @@ class CallCore:
         completion = self.completion
         assert completion is not None
         self.finished_at = now
-        completion.mode = self.action.mode if self.action is not None else self.mode
+        if not self.whole_body:
+            completion.mode = self.action.mode if self.action is not None else self.mode
+        else:
+            completion.mode = "batch"
         completion.attempts = list(self.attempts)
         completion.timings = self.timings(now)
         completion.rate_limits = dict(self.rate_limits)
@@ -651,10 +664,16 @@ class CallCore:
             self.delivered = True
         return text
 
-    def batch_text(self) -> str:
-        """In batch mode, the whole text is released at once."""
-        completion = self.completion
-        return completion.text if completion is not None else ""
+    def final_text(self) -> str:
+        """What is left to release once the call succeeded (and the usage hook ran).
+
+        A whole answer (batch mode, or a server that ignored `stream: true`) is released at
+        once; a stream releases only the text held back for billing.
+        """
+        if self.whole_body:
+            completion = self.completion
+            return completion.text if completion is not None else ""
+        return self.release_withheld()
 
     def endpoint_name(self) -> str:
         """The provider's host, for messages."""
@@ -672,6 +691,22 @@ def _outcome_name(error: CallError) -> str:
         StreamFailed: "failed",
         CallCancelled: "cancelled",
     }.get(type(error), type(error).__name__)
+
+
+def _plain(response: httpx.Response) -> bool:
+    """Whether the body can be read raw: not compressed, not already read by a transport."""
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    return encoding in ("", "identity") and not response.is_stream_consumed
+
+
+def _body_chunks(response: httpx.Response) -> Iterator[bytes]:
+    """The body as it arrives: raw reads when plain, else decoded (gzip, br) by httpx."""
+    return response.iter_raw() if _plain(response) else response.iter_bytes()
+
+
+def _abody_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The async twin of `_body_chunks`."""
+    return response.aiter_raw() if _plain(response) else response.aiter_bytes()
 
 
 # --- the sync driver -------------------------------------------------------------------------
@@ -799,10 +834,7 @@ class Call:
                 hook(report)
             except Exception as exc:
                 raise core.hook_failed(exc, time.monotonic()) from exc
-        if core.action is not None and core.action.mode == "batch":
-            text = core.batch_text()
-        else:
-            text = core.release_withheld()
+        text = core.final_text()
         if text:
             yield text
 
@@ -844,7 +876,7 @@ class Call:
 
     def _stream(self, response: httpx.Response) -> Iterator[str]:
         core = self._core
-        raw = response.iter_raw()
+        raw = _body_chunks(response)
         monotonic = time.monotonic
         while True:
             token = READ_DEADLINE.set(core.read_deadline(monotonic()))
@@ -882,7 +914,7 @@ class Call:
         core = self._core
         parts: list[bytes] = []
         size = 0
-        raw = response.iter_raw()
+        raw = _body_chunks(response)
         while True:
             now = time.monotonic()
             token = READ_DEADLINE.set(core.read_deadline(now))
@@ -1040,10 +1072,7 @@ class AsyncCall:
                     await outcome
             except Exception as exc:
                 raise core.hook_failed(exc, time.monotonic()) from exc
-        if core.action is not None and core.action.mode == "batch":
-            text = core.batch_text()
-        else:
-            text = core.release_withheld()
+        text = core.final_text()
         if text:
             yield text
 
@@ -1080,7 +1109,7 @@ class AsyncCall:
                     body = await self._read_body(response, limit=ERROR_BODY_LIMIT)
                     core.status_failure(response.status_code, response.headers, body)
                 if prepared.stream and core.is_event_stream(response.headers):
-                    raw = response.aiter_raw()
+                    raw = _abody_chunks(response)
                     monotonic = time.monotonic
                     while True:
                         chunk = await self._read(raw, core.read_deadline(monotonic()))
@@ -1122,7 +1151,7 @@ class AsyncCall:
         core = self._core
         parts: list[bytes] = []
         size = 0
-        raw = response.aiter_raw()
+        raw = _abody_chunks(response)
         while True:
             chunk = await self._read(raw, core.read_deadline(time.monotonic()))
             now = time.monotonic()

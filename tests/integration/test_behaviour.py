@@ -362,3 +362,17 @@ async def test_a_slow_consumer_is_not_idle_async(provider: SimulatedProvider) ->
             if delta in ("The", " quick"):
                 await anyio.sleep(0.45)
         assert (await call.result()).text == TEXT
+
+
+# --- servers that answer otherwise ----------------------------------------------------------
+
+
+def test_html_where_json_was_expected_fails_clearly(kind: str, provider: SimulatedProvider) -> None:
+    from router.errors import StreamFailed
+    from router.testing import Fault
+
+    provider.set_default(Fault.wrong_content_type())
+    out = run_call(kind, provider, policy(mode="batch", attempts=3))
+    assert isinstance(out.error, StreamFailed)
+    assert "not a chat completion" in str(out.error)
+    assert len(provider.chat_requests) == 1
