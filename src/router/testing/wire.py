@@ -9,6 +9,7 @@ returns for a non-streaming request; `error_body()` the `{"error": {...}}` shape
 from __future__ import annotations
 
 import json
+import random
 import secrets
 import time
 from collections.abc import Mapping, Sequence
@@ -56,6 +57,8 @@ def sse(payload: Mapping[str, Any] | str, *, sort_keys: bool = False) -> bytes:
 
 
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+#: Padding needs no secrecy, only variety: a plain generator is 10x faster than `secrets`.
+_PADDING = random.Random()
 
 
 def completion_id() -> str:
@@ -168,8 +171,8 @@ class ChunkFactory:
             chunk["usage"] = None
         if self.obfuscation:
             # OpenAI pads each chunk with random characters so that sizes do not leak tokens.
-            size = secrets.randbelow(12) + 1
-            chunk["obfuscation"] = "".join(secrets.choice(_ALPHABET) for _ in range(size))
+            size = _PADDING.randint(1, 12)
+            chunk["obfuscation"] = "".join(_PADDING.choices(_ALPHABET, k=size))
         return chunk
 
     def encode(self, chunk: Mapping[str, Any]) -> bytes:
