@@ -143,6 +143,61 @@ CORPUS: list[tuple[str, Any, list[Any]]] = [
         [[1, "x"], [1, "x", 2], [1.0]],
     ),
     (
+        "draft 7 content keywords are annotations",
+        {
+            "$schema": "http://json-schema.org/draft-07/schema#",
+            "contentEncoding": "base64",
+            "contentMediaType": "application/json",
+        },
+        ["!!!", "e30="],
+    ),
+    (
+        "draft 7 ref ignores its siblings",
+        {
+            "$schema": "http://json-schema.org/draft-07/schema#",
+            "definitions": {"A": {"type": "integer"}},
+            "properties": {"a": {"$ref": "#/definitions/A", "maximum": 1}},
+        },
+        [{"a": 5}, {"a": "x"}],
+    ),
+    (
+        "2020-12 ref keeps its siblings",
+        {
+            "$defs": {"A": {"type": "integer"}},
+            "properties": {"a": {"$ref": "#/$defs/A", "maximum": 1}},
+        },
+        [{"a": 5}, {"a": 1}],
+    ),
+    (
+        "2019-09 tuple items",
+        {
+            "$schema": "https://json-schema.org/draft/2019-09/schema",
+            "items": [{"type": "integer"}],
+            "additionalItems": False,
+        },
+        [[1], [1, 2], ["x"]],
+    ),
+    (
+        "conditionals and counts",
+        {
+            "if": {"properties": {"k": {"const": "a"}}},
+            "then": {"required": ["x"]},
+            "else": {"required": ["y"]},
+            "minProperties": 1,
+        },
+        [{"k": "a"}, {"k": "b", "y": 1}, {"k": "a", "x": 0}],
+    ),
+    ("oneOf", {"oneOf": [{"type": "integer"}, {"type": "number"}]}, [1.5, 1.0]),
+    (
+        "unevaluatedProperties",
+        {
+            "unevaluatedProperties": False,
+            "properties": {"a": {}},
+            "anyOf": [{"properties": {"b": {}}}],
+        },
+        [{"a": 1, "b": 2}, {"c": 1}],
+    ),
+    (
         "draft 4 boolean exclusiveMaximum",
         {
             "$schema": "http://json-schema.org/draft-04/schema#",

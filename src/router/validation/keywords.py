@@ -224,11 +224,34 @@ def native_pattern(pattern: str) -> str | None:
     return "".join(out)
 
 
+class AnnotationKeyword:
+    """A keyword the reference never asserts (`contentEncoding`, `contentMediaType`, ...).
+
+    The fast engine asserts the content keywords under draft 7; the reference treats them as
+    annotations under every draft, so they are replaced by this keyword, which accepts all.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, parent_schema: dict[str, Any], value: Any, schema_path: list[Any]) -> None:
+        pass
+
+    def validate(self, instance: Any) -> None:
+        """Accept every instance."""
+
+
+_ANNOTATIONS: dict[str, type] = {
+    "contentEncoding": AnnotationKeyword,
+    "contentMediaType": AnnotationKeyword,
+    "contentSchema": AnnotationKeyword,
+}
+
 #: Custom keywords for a schema rewritten by `router.validation.fastschema`.
 FAITHFUL_KEYWORDS: dict[str, type] = {
     PATTERN: PatternKeyword,
     ENUM: EnumKeyword,
     "multipleOf": MultipleOfKeyword,
+    **_ANNOTATIONS,
 }
 
 #: Custom keywords for a schema used as written: every occurrence runs the reference's logic.
@@ -236,6 +259,7 @@ OVERRIDE_KEYWORDS: dict[str, type] = {
     "pattern": PatternKeyword,
     "enum": EnumKeyword,
     "multipleOf": MultipleOfKeyword,
+    **_ANNOTATIONS,
 }
 
 #: The keyword a custom name stands for, in issues.
