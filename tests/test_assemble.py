@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from router.assemble import StreamAssembler
 from router.completion import Status
@@ -553,3 +555,49 @@ def test_legacy_function_call_deltas_become_a_tool_call() -> None:
     )
     assert flags == [True, True, True, False]
     assert calls(assembler) == [(None, "f", '{"a":1}')]
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "choices",
+                    "index",
+                    "delta",
+                    "content",
+                    "tool_calls",
+                    "function",
+                    "arguments",
+                    "id",
+                    "name",
+                    "usage",
+                    "logprobs",
+                    "finish_reason",
+                    "error",
+                    "role",
+                    "refusal",
+                ]
+            ),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(payloads=st.lists(_json, max_size=5))
+def test_arbitrary_json_never_crashes_the_assembler(payloads: list[Any]) -> None:
+    assembler = StreamAssembler()
+    for payload in payloads:
+        assert isinstance(assembler.feed(data(payload)), bool)
+    completion = assembler.finish()
+    assert completion.status in (Status.COMPLETE, Status.INTERRUPTED, Status.FAILED)
+    json.dumps(completion.to_dict())
+    if assembler.error is not None:
+        assert isinstance(assembler.error["message"], str)
+        assert isinstance(assembler.error["type"], str)

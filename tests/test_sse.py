@@ -358,3 +358,23 @@ def test_unterminated_tail_over_the_limit_after_events() -> None:
     assert decoder.decode(b"data: a\n\ndata: " + b"z" * 40) == [ev("a")]
     with pytest.raises(EventTooLarge):
         decoder.decode(b"")
+
+
+_wire_bytes = st.lists(
+    st.sampled_from(
+        [
+            *(b"data:", b"data: ", b"event:", b"id:", b"retry:", b":", b" "),
+            *(b"\r", b"\n", b"\r\n", b"x", b"{}", b"1", b"\x00"),
+            *(b"\xef\xbb\xbf", b"\xe2\x82\xac", b"\xff"),
+        ]
+    ),
+    max_size=40,
+).map(b"".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(stream=_wire_bytes, cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=6))
+def test_any_bytes_decode_the_same_however_they_are_split(stream: bytes, cuts: list[int]) -> None:
+    points = sorted({cut % (len(stream) + 1) for cut in cuts})
+    bounds = zip([0, *points], [*points, len(stream)], strict=True)
+    assert decode_chunks([stream[start:end] for start, end in bounds]) == decode_chunks([stream])
