@@ -41,8 +41,9 @@ def outcomes(result: object) -> list[str]:
 def test_refused_connection_is_retried_then_succeeds(
     kind: str, provider: SimulatedProvider
 ) -> None:
-    provider.enqueue(Fault.refuse_connection(seconds=0.3), Reply.text(TEXT))
-    out = run_call(kind, provider, policy(attempts=30))
+    retrying = policy(attempts=60)  # compiled first: the refusal window starts when queued
+    provider.enqueue(Fault.refuse_connection(seconds=0.5), Reply.text(TEXT))
+    out = run_call(kind, provider, retrying)
     # Every try inside the refusal window fails to connect; the first one after it completes.
     assert out.error is None, out.error
     assert "".join(out.deltas) == TEXT
