@@ -24,8 +24,8 @@ negates its whole condition.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
-from typing import Literal, TypeAlias
+from dataclasses import dataclass, fields
+from typing import Any, Literal, TypeAlias
 
 from router.decision import Options, Retries, StreamOptions, Timeouts, ValidateOptions
 
@@ -120,14 +120,22 @@ class Settings:
 
     def merged(self, over: Settings) -> Settings:
         """These settings with every field `over` sets replaced."""
-        changes = {
-            f.name: value for f in fields(over) if (value := getattr(over, f.name)) is not None
-        }
-        return replace(self, **changes) if changes else self
+        mine = self.values()
+        theirs = over.values()
+        if not any(value is not None for value in theirs):
+            return self
+        merged: list[Any] = [
+            new if new is not None else old for old, new in zip(mine, theirs, strict=True)
+        ]
+        return Settings(*merged)
+
+    def values(self) -> tuple[object, ...]:
+        """Every field's value, in declaration order."""
+        return tuple(getattr(self, name) for name in _SETTINGS_FIELDS)
 
     def is_empty(self) -> bool:
         """True when nothing is set."""
-        return all(getattr(self, f.name) is None for f in fields(self))
+        return all(value is None for value in self.values())
 
     def resolve(self, *, needs_usage: bool) -> Options:
         """Typed options from fully merged settings, `include_usage` resolved.
@@ -162,6 +170,9 @@ class Settings:
                 backoff_max=_float(full.backoff_max),
             ),
         )
+
+
+_SETTINGS_FIELDS = tuple(f.name for f in fields(Settings))
 
 
 def _int(value: int | None) -> int:
