@@ -45,9 +45,14 @@ _FILTER_RESULTS: Mapping[str, Any] = {
 }
 
 
+# Built once: `json.dumps` with options builds a new encoder on every call.
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_COMPACT_SORTED = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+
+
 def dumps(obj: Any, *, sort_keys: bool = False) -> str:
     """Compact JSON as OpenAI streams it (no spaces, UTF-8 kept as is)."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, sort_keys=sort_keys)
+    return (_COMPACT_SORTED if sort_keys else _COMPACT).encode(obj)
 
 
 def sse(payload: Mapping[str, Any] | str, *, sort_keys: bool = False) -> bytes:
