@@ -66,6 +66,8 @@ _LAZY: dict[str, str] = {
     "SchemaValidator": "router.validation",
     "compile_schema": "router.validation",
     "validate_completion": "router.validation",
+    "ProgressiveChecker": "router.validation.progressive",
+    "progressive_checker": "router.validation.progressive",
     "ChatCompletionsDialect": "router.providers.openai",
     "Dialect": "router.providers.base",
     "StreamAssembler": "router.assemble",
@@ -118,6 +120,7 @@ __all__ = [
     "Options",
     "Policy",
     "PolicyError",
+    "ProgressiveChecker",
     "ProtocolError",
     "Relay",
     "Retries",
@@ -145,5 +148,6 @@ __all__ = [
     "__version__",
     "compile_schema",
     "load_policy",
+    "progressive_checker",
     "validate_completion",
 ]

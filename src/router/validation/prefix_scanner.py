@@ -52,7 +52,8 @@ class BrokenPrefix(ValueError):
 def close_prefix(text: str, *, final: bool = False) -> str | None:
     """The JSON document made of the complete parts of `text`, closed; None if there are none.
 
-    `final` says that no more text will come: a number at the very end is then complete.
+    `final` says that no more text will come: a number at the very end is then complete
+    (a token cut short, such as `1.` or `"ab`, is still left out rather than refused).
     Raises `BrokenPrefix` when no continuation of `text` can be JSON.
     """
     stack: list[str] = []
@@ -132,9 +133,11 @@ def _scalar_end(text: str, pos: int, final: bool) -> int | None:
             return None
         raise BrokenPrefix("invalid string", pos)
     if char in "-0123456789":
-        if not final and _NUMBER_CUT.match(text, pos):
-            return None
         number = _NUMBER.match(text, pos)
+        if _NUMBER_CUT.match(text, pos):  # the number runs to the end of the text
+            if final and number is not None and number.end() == len(text):
+                return number.end()
+            return None
         if number is None:
             raise BrokenPrefix("invalid number", pos)
         return number.end()
