@@ -379,13 +379,13 @@ def mutated_invoices(draw: st.DrawFn) -> Any:
     return document
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_invoices())
 def test_generated_invoices_match_the_reference(document: Any) -> None:
     _assert_same_verdict(INVOICE_SCHEMA, document)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(JSON_VALUES, st.sampled_from(CORPUS))
 def test_generated_values_match_the_reference(document: Any, case: tuple[str, Any, Any]) -> None:
     _assert_same_verdict(case[1], document)
@@ -438,7 +438,7 @@ SAFE_PATTERNS = st.tuples(
 SUBJECTS = st.text(alphabet=st.sampled_from(list("ab0- .é😀$\\]\n\r")), max_size=10)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(SAFE_PATTERNS, st.lists(SUBJECTS, min_size=1, max_size=5))
 def test_natively_run_patterns_judge_like_pythons_re(pattern: str, subjects: list[str]) -> None:
     assert native_pattern(pattern) is not None, pattern
@@ -446,3 +446,60 @@ def test_natively_run_patterns_judge_like_pythons_re(pattern: str, subjects: lis
     for subject in [*subjects, *(s + "\n" for s in subjects)]:
         expected = re.search(pattern, subject) is not None
         assert validator.is_valid(subject) is expected, (pattern, subject)
+
+
+# --- generated schemas ---------------------------------------------------------------------
+
+_LEAF_KEYWORDS = st.one_of(
+    st.tuples(
+        st.just("type"),
+        st.sampled_from(["integer", "number", "string", "array", "object", "boolean", "null"]),
+    ),
+    st.tuples(st.just("enum"), st.lists(JSON_VALUES, min_size=1, max_size=3)),
+    st.tuples(st.just("const"), JSON_VALUES),
+    st.tuples(
+        st.sampled_from(["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"]),
+        st.sampled_from(NUMBERS),
+    ),
+    st.tuples(
+        st.sampled_from(["minLength", "maxLength", "minItems", "maxItems", "minProperties"]),
+        st.integers(min_value=0, max_value=2),
+    ),
+    st.tuples(
+        st.just("pattern"),
+        st.sampled_from(["^a", "a$", "^[a-z]+$", r"\d", "^.$", "b|^$", "^(a|b)*$", r"^\w+$"]),
+    ),
+    st.tuples(st.just("multipleOf"), st.sampled_from([0.5, 2, 0.1, 3, 1.5])),
+    st.tuples(
+        st.just("required"), st.lists(st.sampled_from(["a", "b", "c"]), max_size=2, unique=True)
+    ),
+    st.tuples(st.just("uniqueItems"), st.booleans()),
+)
+
+
+def _with_subschemas(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    keyed = st.one_of(
+        st.tuples(st.sampled_from(["items", "not", "additionalProperties", "contains"]), inner),
+        st.tuples(
+            st.sampled_from(["anyOf", "allOf", "oneOf", "prefixItems"]),
+            st.lists(inner, min_size=1, max_size=3),
+        ),
+        st.tuples(
+            st.just("properties"),
+            st.dictionaries(st.sampled_from(["a", "b", "c"]), inner, max_size=2),
+        ),
+        _LEAF_KEYWORDS,
+    )
+    return st.lists(keyed, min_size=1, max_size=3).map(dict) | st.booleans()
+
+
+GENERATED_SCHEMAS = st.recursive(
+    st.lists(_LEAF_KEYWORDS, min_size=1, max_size=3).map(dict), _with_subschemas, max_leaves=6
+)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(GENERATED_SCHEMAS, st.lists(JSON_VALUES, min_size=1, max_size=5))
+def test_generated_schemas_match_the_reference(schema: Any, documents: list[Any]) -> None:
+    for document in documents:
+        _assert_same_verdict(schema, document)
