@@ -18,6 +18,18 @@ rules:
     when: {audince: user}
     mode: strem
 """
+SHADOWED = """\
+version: 1
+rules:
+  - name: people
+    description: A person waits.
+    when: {audience: user}
+    mode: stream
+  - name: people-on-4o
+    description: Never reached.
+    when: {audience: user, model: gpt-4o}
+    mode: stream
+"""
 UNDESCRIBED = "version: 1\nrules:\n  - name: plain\n    when: {audience: user}\n    mode: stream\n"
 
 
@@ -27,12 +39,29 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
     return path
 
 
-def test_the_repository_policies_are_clean_even_when_strict(cli: Any) -> None:
+def test_the_repository_policies_load_without_errors(cli: Any) -> None:
     paths = [POLICIES / "default.yaml", *sorted((POLICIES / "examples").glob("*.yaml"))]
     paths = [p for p in paths if not p.name.endswith(".cases.yaml")]
-    result = cli("check", "--strict", *paths)
+    result = cli("check", *paths)
     assert result.code == 0, result.out
-    assert f"{POLICIES / 'default.yaml'}: ok (5 rules)" in result.out.splitlines()
+    assert result.out.splitlines()[-1].startswith(f"{len(paths)} files checked, 0 errors")
+
+
+def test_the_default_policy_is_clean_even_when_strict(cli: Any) -> None:
+    result = cli("check", "--strict", POLICIES / "default.yaml")
+    assert result.code == 0, result.out
+    assert result.out == f"{POLICIES / 'default.yaml'}: ok (5 rules)\n"
+
+
+def test_analysis_warnings_are_located_and_fail_only_under_strict(cli: Any, tmp_path: Path) -> None:
+    path = _write(tmp_path, "shadow.yaml", SHADOWED)
+    relaxed = cli("check", path)
+    assert relaxed.code == 0
+    assert relaxed.out.splitlines()[0] == (
+        f'{path}:7:5: warning: rule "people-on-4o" can never match: every intent it matches '
+        'goes to "people" first'
+    )
+    assert cli("check", "--strict", path).code == 1
 
 
 def test_every_error_of_a_file_is_listed_with_file_line_col(cli: Any, tmp_path: Path) -> None:
@@ -94,23 +123,32 @@ def test_an_unreadable_file_is_a_usage_error_and_the_others_are_still_checked(
 
 def test_json_report(cli: Any, tmp_path: Path) -> None:
     bad = _write(tmp_path, "broken.yaml", BROKEN)
-    result = cli("check", "--format", "json", POLICIES / "default.yaml", bad)
+    shadow = _write(tmp_path, "shadow.yaml", SHADOWED)
+    result = cli("check", "--format", "json", POLICIES / "default.yaml", bad, shadow)
     assert result.code == 1
     report = json.loads(result.out)
-    good, broken = report["files"]
+    good, broken, shadowed = report["files"]
     assert good["ok"] is True
-    assert good["rules"] == 5
+    assert (good["errors"], good["warnings"]) == ([], [])
     assert len(good["sha256"]) == 64
+    assert good["defaults_reachable"] is True
+    assert all(rule["reachable"] is True for rule in good["rules"])
+    assert good["rules"][0]["name"] == "cost-known-first"
     assert broken["ok"] is False
-    assert [(d["line"], d["column"], d["severity"]) for d in broken["diagnostics"]] == [
+    assert "rules" not in broken
+    assert [(d["line"], d["column"], d["severity"]) for d in broken["errors"]] == [
         (4, 12, "error"),
         (5, 11, "error"),
     ]
+    assert shadowed["ok"] is True
+    assert [w["code"] for w in shadowed["warnings"]] == ["shadowed"]
+    assert shadowed["rules"][1]["reachable"] is False
+    assert shadowed["rules"][1]["covered_by"] == ["people"]
     assert report["summary"] == {
-        "files": 2,
-        "ok": 1,
+        "files": 3,
+        "ok": 2,
         "errors": 2,
-        "warnings": 0,
+        "warnings": 1,
         "unreadable": 0,
     }
 

@@ -1,8 +1,11 @@
-"""`router check POLICY...`: load each policy and report every problem, located.
+"""`router check POLICY...`: load each policy, analyse it, and report every problem, located.
 
-Each problem prints as `file:line:col: error: message`, the shape compilers use, so that
-editors and terminals jump to it. Exit 1 when any policy has an error (or, with `--strict`, a
-warning); exit 2 when a file cannot be read at all.
+Each problem prints as `file:line:col: error: message` (or `warning:`), the shape compilers
+use, so that editors and terminals jump to it. Errors are what stops a policy from loading;
+warnings are what loads but is likely wrong: a rule that can never match or changes no
+decision, risky option combinations (see `router.policy.analyze`), a rule without a
+description. Exit 1 when any policy has an error (or, with `--strict`, a warning); exit 2
+when a file cannot be read at all.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from router.cli.common import (
     print_json,
 )
 
-HELP = "check policy files and report every problem as file:line:col"
+HELP = "check policy files: every load error, unreachable or redundant rules, as file:line:col"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +32,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--strict",
         action="store_true",
-        help="fail on warnings too (such as a rule without a description)",
+        help="fail on warnings too (a rule that can never match, a rule without a description)",
     )
     add_format_option(parser)
 
@@ -37,15 +40,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Check every file, report, and return 0, 1 (problems found) or 2 (unreadable input)."""
     reports = [check_file(path, strict=args.strict) for path in args.policies]
-    errors = sum(report["errors"] for report in reports)
-    warnings = sum(report["warnings"] for report in reports)
     unreadable = [report for report in reports if "error" in report]
     failing = [r for r in reports if not r["ok"] and "error" not in r]
     summary = {
         "files": len(reports),
         "ok": len(reports) - len(failing) - len(unreadable),
-        "errors": errors,
-        "warnings": warnings,
+        "errors": sum(len(report["errors"]) for report in reports),
+        "warnings": sum(len(report["warnings"]) for report in reports),
         "unreadable": len(unreadable),
     }
     for report in unreadable:
@@ -60,21 +61,24 @@ def run(args: argparse.Namespace) -> int:
 
 
 def check_file(path: str, *, strict: bool = False) -> dict[str, Any]:
-    """One file's report: its diagnostics (errors and warnings) and, if it loads, its rules.
+    """One file's report, as `router check --format json` prints it.
 
-    `ok` is false when the file has errors, or warnings under `strict`.
+    `source`, `ok` (false on errors, or on warnings under `strict`), `errors` and `warnings`
+    (diagnostics in file order); for a policy that loads, `sha256` and the analysis:
+    `defaults_reachable`, `defaults_example`, `exact`, and `rules` (one report per rule:
+    `name`, `line`, `reachable`, `covered_by`, `redundant`, `example`). An unreadable file
+    has `error` (the message) instead.
     """
     from router.cli.common import read_text
     from router.errors import Diagnostic, PolicyError, UsageError
     from router.policy import Policy
     from router.policy.yamlsafe import MAX_BYTES
 
-    report: dict[str, Any] = {"source": path, "ok": False, "errors": 0, "warnings": 0}
+    report: dict[str, Any] = {"source": path, "ok": False, "errors": [], "warnings": []}
     try:
         text = read_text(path, limit=MAX_BYTES)
     except UsageError as exc:
         report["error"] = str(exc)
-        report["diagnostics"] = []
         return report
     diagnostics: list[Diagnostic]
     try:
@@ -82,13 +86,18 @@ def check_file(path: str, *, strict: bool = False) -> dict[str, Any]:
     except PolicyError as exc:
         diagnostics = list(exc.diagnostics)
     else:
-        diagnostics = lint(policy)
-        report["rules"] = len(policy.rules)
+        from router.policy.analyze import analyze_policy
+
+        analysis = analyze_policy(policy)
         report["sha256"] = policy.sha256
-    report["errors"] = sum(1 for d in diagnostics if d.severity == "error")
-    report["warnings"] = len(diagnostics) - report["errors"]
-    report["ok"] = report["errors"] == 0 and not (strict and report["warnings"])
-    report["diagnostics"] = [d.to_dict() for d in diagnostics]
+        report.update(
+            (key, value) for key, value in analysis.to_dict().items() if key != "warnings"
+        )
+        diagnostics = [*analysis.warnings, *lint(policy)]
+    diagnostics.sort(key=lambda d: (d.line, d.column))
+    report["errors"] = [d.to_dict() for d in diagnostics if d.severity == "error"]
+    report["warnings"] = [d.to_dict() for d in diagnostics if d.severity != "error"]
+    report["ok"] = not report["errors"] and not (strict and report["warnings"])
     return report
 
 
@@ -96,20 +105,22 @@ def lint(policy: Any) -> list[Any]:
     """Warnings about a policy that loads: things that work but will puzzle its next reader."""
     from router.errors import Diagnostic
 
-    warnings = []
-    for rule in policy.rules:
-        if not getattr(rule, "description", None):
-            warnings.append(
-                Diagnostic(
-                    policy.source,
-                    getattr(rule, "line", 1) or 1,
-                    getattr(rule, "column", 1) or 1,
-                    f"rule {rule.name!r} has no description: say why it decides as it does",
-                    severity="warning",
-                    code="lint",
-                )
-            )
-    return warnings
+    return [
+        Diagnostic(
+            policy.source,
+            rule.line or 1,
+            getattr(rule, "column", 1) or 1,
+            f"rule {rule.name!r} has no description: say why it decides as it does",
+            severity="warning",
+            code="no-description",
+        )
+        for rule in policy.rules
+        if not rule.description
+    ]
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def _print_text(reports: list[dict[str, Any]], summary: dict[str, int]) -> None:
@@ -117,20 +128,21 @@ def _print_text(reports: list[dict[str, Any]], summary: dict[str, int]) -> None:
     for report in reports:
         if "error" in report:
             continue  # already said on stderr
-        for diagnostic in report["diagnostics"]:
-            out.write(
-                f"{diagnostic['source']}:{diagnostic['line']}:{diagnostic['column']}: "
-                f"{diagnostic['severity']}: {diagnostic['message']}\n"
-            )
+        diagnostics = sorted(
+            [*report["errors"], *report["warnings"]], key=lambda d: (d["line"], d["column"])
+        )
+        for d in diagnostics:
+            out.write(f"{d['source']}:{d['line']}:{d['column']}: {d['severity']}: {d['message']}\n")
         if report["ok"]:
-            rules = report["rules"]
-            out.write(f"{report['source']}: ok ({rules} rule{'s' if rules != 1 else ''})\n")
+            out.write(f"{report['source']}: ok ({_plural(len(report['rules']), 'rule')})\n")
         elif not report["errors"]:
             out.write(f"{report['source']}: fails --strict on its warnings\n")
     if len(reports) > 1 or summary["errors"] or summary["warnings"]:
-        parts = [f"{summary['files']} file{'s' if summary['files'] != 1 else ''} checked"]
-        parts.append(f"{summary['errors']} error{'s' if summary['errors'] != 1 else ''}")
-        parts.append(f"{summary['warnings']} warning{'s' if summary['warnings'] != 1 else ''}")
+        parts = [
+            f"{_plural(summary['files'], 'file')} checked",
+            _plural(summary["errors"], "error"),
+            _plural(summary["warnings"], "warning"),
+        ]
         if summary["unreadable"]:
             parts.append(f"{summary['unreadable']} unreadable")
         out.write(", ".join(parts) + "\n")
