@@ -6,27 +6,66 @@
 - `Scenario`: a named script (built in, or loaded from a YAML file) for `router simulate`.
 - The `simulated_provider` pytest fixture (registered by installing the package).
 
-See docs/testing.md.
+Names are imported on first use: pytest loads this package's plugin in every test run, and
+that must stay cheap. See docs/testing.md.
 """
 
 from __future__ import annotations
 
-from router.testing.recording import RecordedHeaders, RecordedRequest
-from router.testing.scenarios import Scenario, load_scenario
-from router.testing.scripts import (
-    PING_COMMENT,
-    PING_EVENT,
-    ChoiceSpec,
-    Fault,
-    FaultKind,
-    Quirks,
-    Reply,
-    Responder,
-    Step,
-    ToolCallSpec,
-)
-from router.testing.server import SimulatedProvider
-from router.testing.transport import SimulatedTransport
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from router.testing.recording import RecordedHeaders, RecordedRequest
+    from router.testing.scenarios import Scenario, load_scenario
+    from router.testing.scripts import (
+        PING_COMMENT,
+        PING_EVENT,
+        ChoiceSpec,
+        Fault,
+        FaultKind,
+        Quirks,
+        Reply,
+        Responder,
+        Step,
+        ToolCallSpec,
+    )
+    from router.testing.server import SimulatedProvider
+    from router.testing.transport import SimulatedTransport
+
+#: Public name -> the module defining it.
+_LAZY: dict[str, str] = {
+    "PING_COMMENT": "router.testing.scripts",
+    "PING_EVENT": "router.testing.scripts",
+    "ChoiceSpec": "router.testing.scripts",
+    "Fault": "router.testing.scripts",
+    "FaultKind": "router.testing.scripts",
+    "Quirks": "router.testing.scripts",
+    "RecordedHeaders": "router.testing.recording",
+    "RecordedRequest": "router.testing.recording",
+    "Reply": "router.testing.scripts",
+    "Responder": "router.testing.scripts",
+    "Scenario": "router.testing.scenarios",
+    "SimulatedProvider": "router.testing.server",
+    "SimulatedTransport": "router.testing.transport",
+    "Step": "router.testing.scripts",
+    "ToolCallSpec": "router.testing.scripts",
+    "load_scenario": "router.testing.scenarios",
+}
+
+
+def __getattr__(name: str) -> object:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'router.testing' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "PING_COMMENT",

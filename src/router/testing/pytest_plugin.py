@@ -14,12 +14,13 @@ options to `SimulatedProvider`.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from router.testing.server import SimulatedProvider
-from router.testing.transport import SimulatedTransport
+if TYPE_CHECKING:  # imported when a fixture is used: every pytest run loads this plugin
+    from router.testing.server import SimulatedProvider
+    from router.testing.transport import SimulatedTransport
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -39,6 +40,8 @@ def _options(request: pytest.FixtureRequest) -> dict[str, Any]:
 @pytest.fixture
 def simulated_provider(request: pytest.FixtureRequest) -> Iterator[SimulatedProvider]:
     """A running `SimulatedProvider` on 127.0.0.1, stopped when the test ends."""
+    from router.testing.server import SimulatedProvider
+
     options = {"max_stall": 10.0, **_options(request)}
     with SimulatedProvider(**options) as provider:
         yield provider
@@ -47,4 +50,6 @@ def simulated_provider(request: pytest.FixtureRequest) -> Iterator[SimulatedProv
 @pytest.fixture
 def simulated_transport(request: pytest.FixtureRequest) -> SimulatedTransport:
     """A `SimulatedTransport` (no sockets) for `httpx.Client(transport=...)`."""
+    from router.testing.transport import SimulatedTransport
+
     return SimulatedTransport(**_options(request))
