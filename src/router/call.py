@@ -156,11 +156,6 @@ class AttemptFailed(Exception):
 
 
 @dataclass(slots=True)
-class _Hooks:
-    usage: Callable[[UsageReport], Any] | None = None
-
-
-@dataclass(slots=True)
 class CallCore:
     """The sans-I/O state of one call, shared by the sync and async handles."""
 
