@@ -5,6 +5,9 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from router.errors import Diagnostic, PolicyError
 from router.policy import Policy
@@ -300,3 +303,81 @@ def test_rules_may_be_empty_or_absent_and_when_may_be_absent() -> None:
     assert catch_all.decide().rule == "all"
     null_when = Policy.from_text("version: 1\nrules:\n  - {name: all, when: , mode: stream}\n")
     assert null_when.decide().rule == "all"
+
+
+KEYS = [
+    "version",
+    "rules",
+    "defaults",
+    "name",
+    "when",
+    "mode",
+    "validate",
+    "stream",
+    "timeouts",
+    "retries",
+    "backoff",
+    "audience",
+    "model",
+    "labels.route",
+    "any",
+    "all",
+    "not",
+    "in",
+    "not_in",
+    "lt",
+    "glob",
+    "exists",
+    "reask",
+    "include_usage",
+    "idle",
+    "attempts",
+    "x",
+]
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 5000),
+    st.floats(allow_nan=True),
+    st.sampled_from(["user", "stream", "batch", "5s", "o*", "none", "", "1", "auto"]),
+    st.text(max_size=5),
+)
+DOCUMENTS = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.sampled_from(KEYS), inner, max_size=5),
+    ),
+    max_leaves=30,
+)
+
+
+def load_or_diagnostics(text: str) -> tuple[Policy | None, tuple[Diagnostic, ...]]:
+    """The policy, or the diagnostics of the PolicyError (any other exception fails)."""
+    try:
+        return Policy.from_text(text), ()
+    except PolicyError as exc:
+        return None, exc.diagnostics
+
+
+@settings(max_examples=150, deadline=None)
+@given(body=DOCUMENTS, version=st.sampled_from([None, 1, 2, "1"]))
+def test_any_yaml_document_loads_or_raises_policy_error(body: object, version: object) -> None:
+    document = {"version": version, **body} if isinstance(body, dict) else body
+    policy, diagnostics = load_or_diagnostics(yaml.safe_dump(document))
+    if policy is None:
+        assert diagnostics
+        assert all(d.line >= 1 and d.column >= 1 for d in diagnostics)
+    else:
+        policy.decide(audience="user")
+        policy.decide(explain=True)
+
+
+YAML_CHARACTERS = list("ab: -[]{}&*!|>'\"#\n\t0123456789,.?")
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(YAML_CHARACTERS), max_size=80))
+def test_any_text_loads_or_raises_policy_error(text: str) -> None:
+    policy, diagnostics = load_or_diagnostics("version: 1\n" + text)
+    assert policy is not None or diagnostics
