@@ -233,7 +233,7 @@ def test_content_deltas_forever(provider: SimulatedProvider, observe: Observe) -
 def test_non_streaming_body_cut_short_of_its_content_length(
     provider: SimulatedProvider, observe: Observe
 ) -> None:
-    provider.enqueue(Fault.short_body(after=10))
+    provider.enqueue(Fault.short_body(missing=10))
     seen = observe(url(provider), chat())
     assert seen.status == 200
     assert isinstance(seen.error, httpx.RemoteProtocolError)
@@ -271,3 +271,13 @@ def test_reply_given_to_a_fault_is_the_one_corrupted(provider: SimulatedProvider
     provider.enqueue(Fault.close_mid_stream(after=1, reply=Reply.text("alpha beta gamma")))
     seen = observe_sync(url(provider), chat(stream=True))
     assert seen.chunks[-1]["choices"][0]["delta"] == {"content": "alpha"}
+
+
+def test_after_zero_breaks_the_stream_before_any_progress(provider: SimulatedProvider) -> None:
+    provider.enqueue(Fault.error_event(after=0), Fault.end_without_done(after=0))
+    errored = observe_sync(url(provider), chat(stream=True))
+    assert [list(c) for c in errored.chunks][-1] == ["error"]
+    assert len(errored.chunks) == 2  # the role chunk, then the error
+    unfinished = observe_sync(url(provider), chat(stream=True))
+    assert len(unfinished.chunks) == 1
+    assert unfinished.chunks[0]["choices"][0]["delta"]["role"] == "assistant"

@@ -306,9 +306,14 @@ def _chain(*parts: Iterable[Action]) -> Iterator[Action]:
 
 
 def _split_after(events: list[_Event], after: int) -> tuple[list[_Event], list[_Event]]:
-    """The events up to and including the `after`-th progress event, and the rest."""
+    """The events up to and including the `after`-th progress event, and the rest.
+
+    With `after` 0, the events before the first progress event, and the rest.
+    """
     seen = 0
     for position, event in enumerate(events):
+        if after <= 0 and event.progress:
+            return events[:position], events[position:]
         if event.progress:
             seen += 1
             if seen >= after:
@@ -465,7 +470,7 @@ def _whole_fault_plan(fault: Fault, request: RecordedRequest, config: PlanConfig
     elif kind is FaultKind.CLOSE_MID_STREAM:
         plan.body = [Write(data[:half]), Abort()]
     elif kind is FaultKind.SHORT_BODY:
-        plan.body = [Write(data[: max(len(data) - fault.after, 0)]), Abort()]
+        plan.body = [Write(data[: max(len(data) - fault.size, 0)]), Abort()]
     elif kind is FaultKind.MALFORMED_CHUNK:
         plan.body = [Write(data[:half])]
         plan.content_length = half

@@ -413,13 +413,13 @@ class Fault:
         return cls(FaultKind.ENDLESS_DELTAS, interval=interval)
 
     @classmethod
-    def short_body(cls, after: int = 2, *, reply: Reply | None = None) -> Fault:
-        """A non-streaming answer that closes `after` bytes short of its Content-Length.
+    def short_body(cls, missing: int = 10, *, reply: Reply | None = None) -> Fault:
+        """A non-streaming answer that closes `missing` bytes short of its Content-Length.
 
-        A streaming request gets the equivalent: the connection closes before the chunked
-        body ends.
+        A streaming request gets the equivalent: two deltas, then the connection closes
+        before the chunked body ends.
         """
-        return cls(FaultKind.SHORT_BODY, after=max(after, 1), reply=reply)
+        return cls(FaultKind.SHORT_BODY, size=max(missing, 1), reply=reply)
 
     @property
     def answer(self) -> Reply:
