@@ -180,3 +180,52 @@ def test_a_failing_request_listener_does_not_break_serving(
     provider.on_request = broken
     assert post(provider.base_url + "/chat/completions", json=chat()).status_code == 200
     assert "on_request raised RuntimeError: listener bug" in capsys.readouterr().err
+
+
+def _exchange(provider: SimulatedProvider, raw: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", provider.port), timeout=5) as sock:
+        sock.sendall(raw)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    return received
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"HELLO\r\n\r\n", "not an HTTP/1.x request line"),
+        (
+            b"POST /v1/chat/completions HTTP/1.1\r\nContent-Length: ten\r\n\r\n",
+            "bad Content-Length",
+        ),
+        (
+            b"POST /v1/chat/completions HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            "bad chunk size",
+        ),
+    ],
+)
+def test_bytes_that_are_not_http_get_a_400_and_a_close(
+    provider: SimulatedProvider, raw: bytes, message: str
+) -> None:
+    received = _exchange(provider, raw)
+    assert received.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert b"connection: close" in received
+    assert message.encode() in received
+    assert provider.requests == []
+
+
+def test_a_responder_that_raises_becomes_a_500_naming_it(
+    provider: SimulatedProvider, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(request: object) -> Reply:
+        raise ValueError("no answer for you")
+
+    provider.set_default(broken)
+    answer = post(provider.base_url + "/chat/completions", json=chat())
+    assert answer.status_code == 500
+    assert answer.json()["error"]["message"] == (
+        "router.testing: the script raised ValueError: no answer for you"
+    )
+    assert "ValueError: no answer for you" in capsys.readouterr().err
+    assert post(provider.base_url + "/chat/completions", json=chat()).status_code == 500

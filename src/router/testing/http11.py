@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from router.testing.plan import Abort, Pause, ResponsePlan, Write, reason_phrase
 
-__all__ = ["ClientGone", "Connection", "RawRequest", "ServerStopping"]
+__all__ = ["BadRequest", "ClientGone", "Connection", "RawRequest", "ServerStopping"]
 
 #: The longest any single wait lasts before re-checking the stop event and the client.
 TICK = 0.02
@@ -32,6 +32,10 @@ class ClientGone(Exception):
 
 class ServerStopping(Exception):
     """The server is stopping: abandon the connection."""
+
+
+class BadRequest(Exception):
+    """The client sent something that is not HTTP/1.1: answer 400 and close."""
 
 
 @dataclass(slots=True)
@@ -88,11 +92,14 @@ class Connection:
     # --- reading ---------------------------------------------------------------------------
 
     def read_request(self, idle_timeout: float) -> RawRequest | None:
-        """The next request; None when the client closes, idles out, or the server stops."""
+        """The next request; None when the client closes, idles out, or the server stops.
+
+        Raises `BadRequest` for bytes that are not an HTTP/1.1 request.
+        """
         deadline = time.monotonic() + idle_timeout
         while b"\r\n\r\n" not in self._buffer:
             if len(self._buffer) > MAX_HEAD_BYTES:
-                return None
+                raise BadRequest(f"request head over {MAX_HEAD_BYTES} bytes")
             if not self._buffer and self.should_drop_idle():
                 return None
             if not self._fill(deadline):
@@ -100,8 +107,8 @@ class Connection:
         head, self._buffer = self._buffer.split(b"\r\n\r\n", 1)
         lines = head.decode("latin-1").split("\r\n")
         parts = lines[0].split(" ")
-        if len(parts) != 3:
-            return None
+        if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+            raise BadRequest(f"not an HTTP/1.x request line: {lines[0][:80]!r}")
         headers: list[tuple[str, str]] = []
         for line in lines[1:]:
             name, _, value = line.partition(":")
@@ -120,9 +127,12 @@ class Connection:
                 return None
             request.body = body
         else:
-            length = int(request.header("content-length") or 0)
+            text = request.header("content-length") or "0"
+            if not text.isdigit():
+                raise BadRequest(f"bad Content-Length: {text[:40]!r}")
+            length = int(text)
             if length > MAX_BODY_BYTES:
-                return None
+                raise BadRequest(f"body over {MAX_BODY_BYTES} bytes")
             while len(self._buffer) < length:
                 if not self._fill(deadline):
                     return None
@@ -136,7 +146,10 @@ class Connection:
                 if not self._fill(deadline):
                     return None
             size_line, self._buffer = self._buffer.split(b"\r\n", 1)
-            size = int(size_line.split(b";")[0] or b"0", 16)
+            try:
+                size = int(size_line.split(b";")[0].strip(), 16)
+            except ValueError:
+                raise BadRequest(f"bad chunk size: {size_line[:40]!r}") from None
             while len(self._buffer) < size + 2:
                 if not self._fill(deadline):
                     return None
@@ -145,7 +158,7 @@ class Connection:
             if size == 0:
                 return body
             if len(body) > MAX_BODY_BYTES:
-                return None
+                raise BadRequest(f"body over {MAX_BODY_BYTES} bytes")
 
     def _fill(self, deadline: float) -> bool:
         """Read more bytes into the buffer; False on EOF, timeout or stop."""

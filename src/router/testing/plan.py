@@ -178,8 +178,13 @@ def other_plan(request: RecordedRequest, config: PlanConfig) -> ResponsePlan:
 
 
 def bad_request_plan(message: str) -> ResponsePlan:
-    """A 400 for a request body that is not a JSON object."""
+    """A 400 for a request that cannot be answered as it is."""
     return _error_plan(400, message=message, error_type="invalid_request_error")
+
+
+def server_error_plan(message: str) -> ResponsePlan:
+    """A 500 naming what went wrong on the provider's side (e.g. a responder that raised)."""
+    return _error_plan(500, message=message, error_type="server_error")
 
 
 # --- whole (non-streaming) answers ----------------------------------------------------------

@@ -11,13 +11,17 @@ from __future__ import annotations
 import contextlib
 import select
 import socket
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Iterable
 from types import TracebackType
 
 from router.testing.core import ScriptedProvider
-from router.testing.http11 import TICK, ClientGone, Connection, ServerStopping
+from router.testing.http11 import TICK, BadRequest, ClientGone, Connection, ServerStopping
+from router.testing.plan import ResponsePlan, bad_request_plan, server_error_plan
+from router.testing.recording import RecordedRequest
 from router.testing.scripts import Quirks, Step
 
 __all__ = ["SimulatedProvider"]
@@ -247,6 +251,16 @@ class SimulatedProvider(ScriptedProvider):
             self._threads.add(thread)
         thread.start()
 
+    def _plan_or_error(self, request: RecordedRequest) -> ResponsePlan:
+        """The plan for a request; a failing responder becomes a 500 naming its error."""
+        try:
+            return self.plan_for(request)
+        except Exception as exc:
+            traceback.print_exc(file=sys.stderr)
+            return server_error_plan(
+                f"router.testing: the script raised {type(exc).__name__}: {exc}"
+            )
+
     def _serve(self, sock: socket.socket, connection_id: int) -> None:
         connection = Connection(
             sock,
@@ -258,7 +272,12 @@ class SimulatedProvider(ScriptedProvider):
             self._sockets[connection_id] = sock
         try:
             while not self._stop.is_set():
-                raw = connection.read_request(self.keep_alive_timeout)
+                try:
+                    raw = connection.read_request(self.keep_alive_timeout)
+                except BadRequest as exc:
+                    with contextlib.suppress(ClientGone, ServerStopping):
+                        connection.execute(bad_request_plan(str(exc)), close_after=True)
+                    break
                 if raw is None:
                     break
                 with self._lock:
@@ -272,7 +291,7 @@ class SimulatedProvider(ScriptedProvider):
                     connection_id=connection_id,
                 )
                 try:
-                    plan = self.plan_for(request)
+                    plan = self._plan_or_error(request)
                     # A refusal that starts now must not let the client reuse this connection.
                     refusing = self._begin_refusal_if_due(own=connection_id)
                     reusable = connection.execute(plan, close_after=raw.wants_close or refusing)
