@@ -179,3 +179,29 @@ def test_python_data_that_is_not_json_never_crashes() -> None:
     (issue,) = validator.issues({"a": {1, 2}})
     assert (issue.path, issue.keyword) == ("$.a", "type")
     assert validator.is_valid({1: "x"}) is True  # the reference ignores a non-string key
+
+
+def test_a_schema_changed_in_place_is_never_served_a_stale_validator() -> None:
+    cache = SchemaCache()
+    schema: dict[str, Any] = {"properties": {"a": {"const": 1}}}
+    first = cache.get(schema)
+    assert cache.get(schema) is first  # same object, unchanged: the identity memo answers
+    schema["properties"]["a"]["const"] = True  # equal to 1 in Python, not in JSON Schema
+    second = cache.get(schema)
+    assert second is not first
+    assert second.is_valid({"a": True}) is True
+    assert second.is_valid({"a": 1}) is False
+    schema["properties"]["a"] = {"const": 1}
+    assert cache.get(schema) is first  # back to the first content: the content keys answer
+    schema["properties"]["b"] = {"type": "string"}
+    assert cache.get(schema).issues({"b": 3})[0].path == "$.b"
+
+
+def test_matches_compares_types_too() -> None:
+    validator = SchemaValidator({"enum": [1, 2.5, False, None, "x", [1], {"k": 0}]})
+    assert validator.matches({"enum": [1, 2.5, False, None, "x", [1], {"k": 0}]})
+    assert not validator.matches({"enum": [True, 2.5, False, None, "x", [1], {"k": 0}]})
+    assert not validator.matches({"enum": [1.0, 2.5, False, None, "x", [1], {"k": 0}]})
+    assert not validator.matches({"enum": [1, 2.5, 0, None, "x", [1], {"k": 0}]})
+    assert not validator.matches({"enum": [1, 2.5, False, None, "x", [1], {"k": False}]})
+    assert not validator.matches({"enum": [1, 2.5, False, None, "x", (1,), {"k": 0}]})

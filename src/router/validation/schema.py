@@ -114,7 +114,7 @@ class SchemaValidator:
     JSON path; `validate_json()` decodes and validates an answer in one step.
     """
 
-    __slots__ = ("_fast", "_reference", "draft", "engine", "fingerprint", "schema")
+    __slots__ = ("_fast", "_reference", "_strict", "draft", "engine", "fingerprint", "schema")
 
     def __init__(self, schema: Mapping[str, Any] | bool, *, canonical: str | None = None) -> None:
         text = canonical if canonical is not None else canonical_json(schema)
@@ -126,6 +126,18 @@ class SchemaValidator:
         self.draft: str = type(self._reference).__name__.removesuffix("Validator")
         self._fast = self._build_fast(self.schema)
         self.engine: Engine = "jsonschema" if self._fast is None else "jsonschema-rs"
+        self._strict = _strict_copy(self.schema)
+
+    def matches(self, schema: object) -> bool:
+        """Whether `schema` is this validator's schema, with every value of the same type.
+
+        A deep comparison in C (numbers and booleans are compared by type too, so `true`,
+        `1` and `1.0` differ): about half the cost of serializing the schema.
+        """
+        try:
+            return bool(self._strict == schema)
+        except Exception:  # an exotic object in a caller's schema: not ours, then
+            return False
 
     @staticmethod
     def _build_reference(schema: Any) -> Any:
@@ -266,11 +278,42 @@ class _LRU(OrderedDict[_K, "SchemaValidator"]):
             self.popitem(last=False)
 
 
+class _StrictScalar:
+    """A number or boolean that equals only a value of its own type (`true` is not `1`)."""
+
+    __slots__ = ("value",)
+    __hash__ = None  # type: ignore[assignment]
+
+    def __init__(self, value: bool | int | float) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self.value) and other == self.value
+
+
+def _strict_copy(node: Any) -> Any:
+    """A copy of JSON data whose `==` with other data is exact (see `SchemaValidator.matches`)."""
+    if isinstance(node, dict):
+        return {key: _strict_copy(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_strict_copy(value) for value in node]
+    if isinstance(node, bool | int | float):
+        return _StrictScalar(node)
+    return node
+
+
+#: How many of the callers' schema objects the identity memo holds on to.
+_IDENTITY_SIZE = 64
+
+
 class SchemaCache:
     """A bounded, thread-safe LRU of compiled validators keyed by the schema's canonical JSON.
 
-    A second LRU, keyed by the schema's exact serialization, answers repeated lookups of the
-    same schema without re-encoding it as sorted JSON (the costly part of a lookup).
+    Two memos sit in front, so that a repeated lookup does not re-encode the schema as sorted
+    JSON (the costly part): one by the schema object's identity, confirmed by an exact deep
+    comparison (`SchemaValidator.matches`, which catches any change made to the object in
+    place), and one by the schema's exact serialization. Either can miss where the canonical
+    key would hit; neither can hit wrongly.
     """
 
     def __init__(self, maxsize: int = 256) -> None:
@@ -279,6 +322,8 @@ class SchemaCache:
         self.maxsize = maxsize
         self._entries: _LRU[str] = _LRU()
         self._exact: _LRU[bytes] = _LRU()
+        # id -> (the schema object, kept alive so that its id stays its own; its validator)
+        self._by_identity: OrderedDict[int, tuple[object, SchemaValidator]] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -286,6 +331,19 @@ class SchemaCache:
 
     def get(self, schema: Mapping[str, Any] | bool) -> SchemaValidator:
         """The compiled validator for this schema, compiling it on first sight."""
+        with self._lock:
+            seen = self._by_identity.get(id(schema))
+        if seen is not None and seen[0] is schema and seen[1].matches(schema):
+            return seen[1]
+        found = self._lookup(schema)
+        with self._lock:
+            self._by_identity[id(schema)] = (schema, found)
+            self._by_identity.move_to_end(id(schema))
+            while len(self._by_identity) > min(self.maxsize, _IDENTITY_SIZE):
+                self._by_identity.popitem(last=False)
+        return found
+
+    def _lookup(self, schema: Mapping[str, Any] | bool) -> SchemaValidator:
         exact = _exact_key(schema)
         if exact is not None:
             with self._lock:
@@ -312,6 +370,7 @@ class SchemaCache:
         with self._lock:
             self._entries.clear()
             self._exact.clear()
+            self._by_identity.clear()
 
 
 _CACHE = SchemaCache()
