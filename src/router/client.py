@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import httpx
 
@@ -36,13 +36,25 @@ if TYPE_CHECKING:
     from router.decision import Decision
     from router.policy import Policy
 
-__all__ = ["AsyncRouter", "DecisionRecord", "Router", "map_httpx_error"]
+__all__ = ["AsyncRouter", "DecisionRecord", "Router", "RouterOptions", "map_httpx_error"]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_AZURE_API_VERSION = "2024-10-21"
 
 UsageHook = Callable[[UsageReport], Any]
 DecisionHook = Callable[["DecisionRecord"], Any]
+
+
+class RouterOptions(TypedDict, total=False):
+    """The keyword options `Router` and `AsyncRouter` share (see `Router`)."""
+
+    base_url: str
+    api_key: str | None
+    api_key_env: str | None
+    headers: Mapping[str, str] | None
+    provider: str
+    stream_usage: bool
+    azure_api_version: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,7 +300,7 @@ class Router(_RouterBase):
         http_client: httpx.Client | None = None,
         usage_hook: UsageHook | None = None,
         decision_hook: DecisionHook | None = None,
-        **options: Any,
+        **options: Unpack[RouterOptions],
     ) -> None:
         for name, hook in (("usage_hook", usage_hook), ("decision_hook", decision_hook)):
             if hook is not None and inspect.iscoroutinefunction(hook):
@@ -364,9 +376,11 @@ class AsyncRouter(_RouterBase):
         policy: Policy | str | os.PathLike[str] | None = None,
         *,
         http_client: httpx.AsyncClient | None = None,
-        **options: Any,
+        usage_hook: UsageHook | None = None,
+        decision_hook: DecisionHook | None = None,
+        **options: Unpack[RouterOptions],
     ) -> None:
-        super().__init__(policy, **options)
+        super().__init__(policy, usage_hook=usage_hook, decision_hook=decision_hook, **options)
         if http_client is None:
             self._client, self._clocked = new_async_client()
             self._owns_client = True
