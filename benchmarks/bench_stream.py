@@ -240,7 +240,9 @@ def bench_http(rounds: int, sdk_rounds: int, events: int) -> None:
 
 
 def _report(label: str, times: dict[str, list[float]], events: int) -> None:
-    per_chunk = {name: statistics.median(values) / events * 1e6 for name, values in times.items()}
+    per_chunk = {
+        name: statistics.median(values) / events * 1e6 for name, values in times.items() if values
+    }
     paired = [o / n for o, n in zip(times["ours"], times["naive"], strict=True)]
     print()
     print(f"{label}:")
@@ -248,13 +250,16 @@ def _report(label: str, times: dict[str, list[float]], events: int) -> None:
     print("| contender | µs per chunk (median) | vs naive |")
     print("|---|---:|---:|")
     for name in ("raw", "naive", "ours", "sdk", "sdk-stream"):
-        print(f"| {name} | {per_chunk[name]:.2f} | {per_chunk[name] / per_chunk['naive']:.2f}x |")
+        if name in per_chunk:
+            ratio = per_chunk[name] / per_chunk["naive"]
+            print(f"| {name} | {per_chunk[name]:.2f} | {ratio:.2f}x |")
     print()
     print(f"ours / naive, paired median over {len(paired)} rounds: {statistics.median(paired):.3f}")
-    print(
-        f"sdk-stream / ours: {per_chunk['sdk-stream'] / per_chunk['ours']:.1f}x; "
-        f"sdk / ours: {per_chunk['sdk'] / per_chunk['ours']:.1f}x"
-    )
+    if "sdk" in per_chunk:
+        print(
+            f"sdk-stream / ours: {per_chunk['sdk-stream'] / per_chunk['ours']:.1f}x; "
+            f"sdk / ours: {per_chunk['sdk'] / per_chunk['ours']:.1f}x"
+        )
 
 
 def bench_memory(rounds: int, events: int) -> None:

@@ -601,3 +601,92 @@ def test_arbitrary_json_never_crashes_the_assembler(payloads: list[Any]) -> None
     if assembler.error is not None:
         assert isinstance(assembler.error["message"], str)
         assert isinstance(assembler.error["type"], str)
+
+
+# --- chunks sharing a head (the parse shortcut must give the full parse's result) ------------
+
+HEAD = '{"id":"c9","object":"chat.completion.chunk","created":5,"model":"m","choices":'
+
+
+def raw(text: str) -> ServerSentEvent:
+    return ServerSentEvent(data=text)
+
+
+def test_shared_head_then_a_different_head() -> None:
+    assembler = StreamAssembler()
+    feed_all(
+        assembler,
+        raw(HEAD + '[{"index":0,"delta":{"content":"a"}}]}'),
+        raw(HEAD + '[{"index":0,"delta":{"content":"b"}}],"usage":null,"obfuscation":"x"}'),
+        raw('{"id":"c9","choices":[{"index":0,"delta":{"content":"c"}}]}'),
+        raw(HEAD + '[{"index":0,"delta":{"content":"d"}}] }'),  # whitespace: full parse
+        raw(
+            HEAD + '[{"index":0,"delta":{},"finish_reason":"stop"}], "usage": {"total_tokens": 3}}'
+        ),
+        raw(HEAD + '[],"usage":{"total_tokens":4},"system_fingerprint":"fp_z"}'),
+    )
+    completion = assembler.finish()
+    assert completion.text == "abcd"
+    assert completion.usage is not None
+    assert completion.usage.total_tokens == 4
+    assert completion.system_fingerprint == "fp_z"
+    assert completion.status == Status.COMPLETE
+
+
+def test_shared_head_with_bad_data_after_it_fails_like_a_full_parse() -> None:
+    assembler = StreamAssembler()
+    feed_all(
+        assembler,
+        raw(HEAD + '[{"index":0,"delta":{"content":"a"}}]}'),
+        raw(HEAD + '[{"index":0,"delta":{"content":"b"}}],"usage":nul}'),
+    )
+    assert assembler.status == Status.FAILED
+    assert assembler.error is not None
+    assert "not JSON" in assembler.error["message"]
+    assert assembler.finish().text == "a"
+
+
+def test_shared_head_with_an_error_after_the_choices() -> None:
+    assembler = StreamAssembler()
+    feed_all(
+        assembler,
+        raw(HEAD + '[{"index":0,"delta":{"content":"a"}}]}'),
+        raw(HEAD + '[],"error":{"message":"boom","type":"server_error"}}'),
+    )
+    assert assembler.error == {"message": "boom", "type": "server_error"}
+
+
+def test_shared_head_with_choices_repeated_after_it_keeps_the_last() -> None:
+    assembler = StreamAssembler()
+    feed_all(
+        assembler,
+        raw(HEAD + '[{"index":0,"delta":{"content":"a"}}]}'),
+        raw(HEAD + '[{"index":0,"delta":{"content":"x"}}],"choices":[{"delta":{"content":"b"}}]}'),
+    )
+    assert assembler.finish().text == "ab"
+
+
+def test_nested_choices_key_is_not_taken_for_the_head() -> None:
+    decoy = '{"meta":{"choices":1},"id":"c","choices":'
+    assembler = StreamAssembler()
+    feed_all(
+        assembler,
+        raw(decoy + '[{"index":0,"delta":{"content":"a"}}]}'),
+        raw(decoy + '[{"index":0,"delta":{"content":"b"}}]}'),
+    )
+    assert assembler.finish().text == "ab"
+
+
+def test_usage_before_the_choices_is_read_from_every_chunk() -> None:
+    assembler = StreamAssembler()
+    head = '{"id":"c","usage":{"total_tokens":%d},"choices":'
+    feed_all(
+        assembler,
+        raw(head % 1 + '[{"index":0,"delta":{"content":"a"}}]}'),
+        raw(head % 2 + '[{"index":0,"delta":{"content":"b"}}]}'),
+        raw(head % 2 + '[{"index":0,"delta":{"content":"c"}}]}'),
+    )
+    completion = assembler.finish()
+    assert completion.usage is not None
+    assert completion.usage.total_tokens == 2
+    assert completion.text == "abc"

@@ -104,8 +104,11 @@ def stream(draw: st.DrawFn) -> tuple[list[bytes], bool]:
         tokens = draw(st.integers(1, 500))
         usage = {"prompt_tokens": 7, "completion_tokens": tokens, "total_tokens": tokens + 7}
         events.append(event([], usage))
+    separators = draw(st.sampled_from([(",", ":"), (", ", ": ")]))
+    ascii_only = draw(st.booleans())
     encoded = [
-        f"data: {json.dumps(e, ensure_ascii=draw(st.booleans()))}\n\n".encode() for e in events
+        f"data: {json.dumps(e, ensure_ascii=ascii_only, separators=separators)}\n\n".encode()
+        for e in events
     ]
     encoded.append(b"data: [DONE]\n\n")
     return encoded, with_usage
