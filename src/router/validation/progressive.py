@@ -17,9 +17,13 @@ Cost. Closing off and validating the text from its start costs about one decodin
 every delta would be quadratic. Checks therefore run on a schedule: after `min_step`
 characters, then whenever the text has grown by `growth` times its size at the last check
 (by default it doubles), and once more at `close()`. All checks together cost about
-`1 + 1/growth` decodings of the whole answer, and a broken value is caught once the text is
-at most `1 + growth` times as long as where it completed (or `min_step` characters later).
-Between checks, `feed` only stores the delta.
+`1 + 1/growth` decodings of the whole answer, and a value that breaks the schema is caught
+once the text is at most `1 + growth` times as long as where the value completed (or
+`min_step` characters later). Between checks, `feed` only stores the delta.
+
+The partial parser passes over a syntax error quietly (it returns what precedes it), so a
+syntax error shows as a document that stopped changing: then the strict parser and the exact
+scanner (`router.validation.prefix_scanner`) decide, and it is caught one check later.
 """
 
 from __future__ import annotations
@@ -170,9 +174,12 @@ class ProgressiveChecker:
         if not self._exact:
             try:
                 if final:
-                    return from_json(text, allow_inf_nan=False)
+                    return from_json(text, allow_inf_nan=False, cache_strings="keys")
                 document = from_json(
-                    _without_trailing_number(text), allow_partial=True, allow_inf_nan=False
+                    _without_trailing_number(text),
+                    allow_partial=True,
+                    allow_inf_nan=False,
+                    cache_strings="keys",  # keys repeat across items; values rarely do
                 )
             except ValueError:
                 # Cut short at the top level (a lone string or number still being written),
