@@ -205,3 +205,18 @@ def test_matches_compares_types_too() -> None:
     assert not validator.matches({"enum": [1, 2.5, 0, None, "x", [1], {"k": 0}]})
     assert not validator.matches({"enum": [1, 2.5, False, None, "x", [1], {"k": False}]})
     assert not validator.matches({"enum": [1, 2.5, False, None, "x", (1,), {"k": 0}]})
+
+
+def test_deep_documents_are_judged_without_crashing() -> None:
+    nested = {
+        "$defs": {"N": {"type": "array", "items": {"$ref": "#/$defs/N"}}},
+        "$ref": "#/$defs/N",
+    }
+    validator = compile_schema(nested)
+    assert isinstance(validator.validate_json("[" * 900 + "]" * 900), list)
+    with pytest.raises(ValidationFailed) as caught:
+        validator.validate_json("[" * 900 + "1" + "]" * 900)
+    assert caught.value.issues[0].path.startswith("$[0][0][0]")
+    # A lone surrogate sends the document to the reference, which cannot recurse that deep.
+    (issue,) = validator.issues(json.loads("[" * 900 + '"\\ud800"' + "]" * 900))
+    assert (issue.path, issue.keyword) == ("$", "depth")

@@ -204,9 +204,13 @@ class SchemaValidator:
         message = error.message
         if type(error.kind).__name__ == "Pattern":
             # The engine ran a translated pattern; name the one the schema's author wrote.
-            written = _at(self.schema, error.schema_path)
-            head, _, _ = message.rpartition(" does not match ")
-            message = f"{head} does not match {json.dumps(written, ensure_ascii=False)}"
+            try:
+                written = _at(self.schema, error.schema_path)
+            except (KeyError, IndexError, TypeError):  # a path we cannot follow: keep it
+                written = None
+            if isinstance(written, str):
+                head, _, _ = message.rpartition(" does not match ")
+                message = f"{head} does not match {json.dumps(written, ensure_ascii=False)}"
         return ValidationIssue(
             json_path(error.instance_path), message, _keyword_of(error.schema_path)
         )
@@ -227,6 +231,8 @@ class SchemaValidator:
                         break
         except referencing.exceptions.Unresolvable as exc:
             raise InvalidSchema(f"the schema has a $ref that cannot be resolved: {exc}") from None
+        except RecursionError:  # hundreds of levels that only the reference could take
+            return [ValidationIssue("$", "nested too deeply to validate", "depth")]
         return found
 
     def validate(self, instance: Any, *, raw: str | None = None) -> Any:
