@@ -293,3 +293,20 @@ def test_unfinished_choice_of_an_interrupted_stream_is_incomplete() -> None:
     completion.status = Status.INTERRUPTED
     with pytest.raises(IncompleteAnswer, match="stopped before the answer finished"):
         validate_completion(completion, SCHEMA_REQUEST)
+
+
+def test_issues_name_both_their_choice_and_their_tool_call() -> None:
+    good = tool_answer(("get_weather", '{"city": "Oslo", "unit": "celsius"}')).choices[0]
+    bad = tool_answer(("get_weather", '{"city": "Oslo"}')).choices[0]
+    bad.index = 1
+    completion = Completion(choices=[good, bad], status=Status.COMPLETE)
+    with pytest.raises(ValidationFailed) as caught:
+        validate_completion(completion, TOOLS_REQUEST)
+    (issue,) = caught.value.issues
+    assert (issue.choice, issue.tool_call, issue.keyword) == (1, 0, "required")
+    assert str(issue) == '[choice 1, tool call 0] $: "unit" is a required property'
+    assert issue.to_dict()["choice"] == 1
+    assert good.message.tool_calls[0].function.parsed_arguments == {
+        "city": "Oslo",
+        "unit": "celsius",
+    }
