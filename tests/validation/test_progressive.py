@@ -9,11 +9,12 @@ import re
 from typing import Any
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
 from router.errors import InvalidSchema, ValidationFailed
 from router.validation import compile_schema
+from router.validation.prefix_schema import prefix_validator
 from router.validation.progressive import ProgressiveChecker, progressive_checker
 
 # --- a realistic schema: an order, as a structured-output answer --------------------------
@@ -374,6 +375,26 @@ def test_no_prefix_of_a_valid_document_is_rejected(data: st.DataObject) -> None:
     value, schema = data.draw(documents_and_schemas())
     text = data.draw(layouts(value))
     feed_all(eager(schema), data.draw(splits(text)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_raises_by_close_exactly_when_the_whole_document_breaks_the_prefix_rules(
+    data: st.DataObject,
+) -> None:
+    """A schema derived from another document: often broken; caught by the end at the latest."""
+    _, schema = data.draw(documents_and_schemas())
+    value = data.draw(json_values)
+    doomed = not prefix_validator(schema).is_valid(value)
+    event(f"doomed: {doomed}")
+    text = data.draw(layouts(value))
+    for checker in (eager(schema), ProgressiveChecker(schema, min_step=8)):
+        deltas = data.draw(splits(text))
+        if doomed:
+            with pytest.raises(ValidationFailed):
+                feed_all(checker, deltas)
+        else:
+            feed_all(checker, deltas)
 
 
 @pytest.mark.parametrize(
