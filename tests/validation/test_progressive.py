@@ -604,6 +604,18 @@ def test_a_json_object_answer_must_be_an_object_from_its_first_character() -> No
         checker.feed("[")
 
 
+def test_prose_instead_of_json_stops_at_the_first_check() -> None:
+    text = "Sure! Here is the order you asked for: " + json.dumps(ORDER)
+    at, error = raised_at(ProgressiveChecker(ORDER_SCHEMA), text, step=5)
+    assert at == 260  # the first check, after `min_step` characters
+    assert error.issues[0].keyword == "json"
+    assert "char 0" in error.issues[0].message
+
+
+def test_an_empty_answer_is_left_to_the_final_validation() -> None:
+    ProgressiveChecker(ORDER_SCHEMA).close()
+
+
 def test_lone_string_answers_are_judged_when_they_close() -> None:
     checker = eager({"enum": ["yes", "no"]})
     checker.feed('"ma')
