@@ -140,6 +140,17 @@ def test_a_bad_jsonl_line_is_reported_and_the_others_are_decided(cli: Any, tmp_p
     assert summary["summary"]["failed"] == 3
 
 
+def test_a_jsonl_input_with_no_decidable_line_is_unusable_input(cli: Any, tmp_path: Path) -> None:
+    path = tmp_path / "none.jsonl"
+    path.write_text("{oops\n[]\n")
+    result = cli("decide", path, "--format", "json")
+    assert result.code == 2
+    assert len(result.err_lines) == 2
+    assert _lines(result.out) == [
+        {"summary": {"decided": 0, "failed": 2, "by_mode": {}, "by_rule": {}}}
+    ]
+
+
 def test_several_files_are_decided_in_order_with_a_summary(cli: Any) -> None:
     result = cli("decide", CHAT, EXAMPLES / "short.json", "--format", "json")
     *decisions, summary = _lines(result.out)

@@ -19,6 +19,7 @@ from typing import Any
 from router.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
+    EXIT_USAGE,
     add_format_option,
     add_intent_options,
     error_line,
@@ -54,7 +55,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Decide every request; exit 1 when some JSONL lines could not be decided."""
+    """Decide every request; exit 1 when some JSONL lines could not be decided, 2 when none
+    could."""
     from router.cli.common import hints_from_args, load_policy_argument, merge_hints
     from router.cli.request_files import read_requests
     from router.errors import IntentError, UsageError
@@ -117,7 +119,11 @@ def run(args: argparse.Namespace) -> int:
             print_json({"summary": summary})
         else:
             sys.stdout.write("\n" + render_summary(summary))
-    return EXIT_FAILED if failed else EXIT_OK
+    if not failed:
+        return EXIT_OK
+    # Some lines decided and some not is a partial failure; nothing decidable at all is
+    # unusable input, as for a single file that cannot be read.
+    return EXIT_FAILED if sum(by_mode.values()) else EXIT_USAGE
 
 
 # --- the text reporter ----------------------------------------------------------------------
