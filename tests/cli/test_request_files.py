@@ -124,3 +124,17 @@ def test_malformed_stdin_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr("sys.stdin", io.StringIO("not json"))
     with pytest.raises(UsageError, match="<stdin>: malformed JSON"):
         read_requests("-")
+
+
+def test_stdin_that_is_not_utf8_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    stdin = io.TextIOWrapper(io.BytesIO(b"\xff\xfe{}"), encoding="utf-8", errors="strict")
+    monkeypatch.setattr("sys.stdin", stdin)
+    with pytest.raises(UsageError, match=r"<stdin>: not UTF-8 text \(invalid start byte\)"):
+        read_requests("-")
+
+
+def test_json_nested_too_deeply_is_a_usage_error(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000)
+    with pytest.raises(UsageError, match=r"deep\.json: malformed JSON: nested too deeply"):
+        read_requests(str(path))

@@ -43,7 +43,10 @@ def read_text(path: str, *, limit: int | None = None) -> str:
 
     size = -1 if limit is None else limit + 1
     if path == "-":
-        text = sys.stdin.read(size)
+        try:
+            text = sys.stdin.read(size)
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"<stdin>: not UTF-8 text ({exc.reason})", code="unreadable") from None
         if limit is not None and len(text) > limit:
             raise UsageError(f"<stdin>: larger than the {limit}-byte limit", code="too-large")
         return text
