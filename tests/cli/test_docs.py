@@ -96,3 +96,32 @@ def test_the_readme_shows_what_its_first_command_prints(
     assert (
         cli("decide", "examples/requests/chat.json", "--explain").out == blocks[first_command + 1]
     )
+
+
+def _policy_blocks() -> list[tuple[str, str]]:
+    pattern = re.compile(r"^```yaml\n(.*?)^```", re.MULTILINE | re.DOTALL)
+    return [
+        (path.name, block)
+        for path in DOCUMENTS
+        for block in pattern.findall(path.read_text(encoding="utf-8"))
+        if re.search(r"^version:", block, re.MULTILINE)
+    ]
+
+
+@pytest.mark.parametrize(("document", "text"), _policy_blocks())
+def test_policies_shown_in_the_documents_load(document: str, text: str) -> None:
+    from router.policy import Policy
+
+    assert Policy.from_text(text, source=document).rules is not None
+
+
+def test_case_files_shown_in_the_documents_load() -> None:
+    from router.policy import load_policy
+    from router.policy.cases import load_cases
+
+    rules = [rule.name for rule in load_policy().rules]
+    pattern = re.compile(r"^```yaml\n(cases:.*?)^```", re.MULTILINE | re.DOTALL)
+    blocks = pattern.findall((ROOT / "docs" / "cli.md").read_text(encoding="utf-8"))
+    assert blocks
+    for block in blocks:
+        assert load_cases(block, source="docs/cli.md", rule_names=rules)
