@@ -12,13 +12,9 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
-from router.testing.plan import (
-    PlanConfig,
-    ResponsePlan,
-    bad_request_plan,
-    build_plan,
-    other_plan,
-)
+from router.testing.answers import reply_plan
+from router.testing.faults import fault_plan
+from router.testing.plan import PlanConfig, ResponsePlan, bad_request_plan, other_plan
 from router.testing.recording import RecordedRequest, RequestLog
 from router.testing.scripts import Fault, FaultKind, Quirks, Reply, Step
 
@@ -188,4 +184,7 @@ class ScriptedProvider:
                 "We could not parse the JSON body of your request. (HINT: This likely means "
                 "you aren't using your HTTP library correctly.)"
             )
-        return build_plan(self.script.take(request), request, self.config)
+        step = self.script.take(request)
+        if isinstance(step, Fault):
+            return fault_plan(step, request, self.config)
+        return reply_plan(step, request, self.config)
