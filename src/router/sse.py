@@ -116,7 +116,7 @@ class SSEDecoder:
         self._id_buffer: str | None = None
         self._last_event_id: str | None = None
         # True when nothing is pending: no partial line, no event fields (an uncommitted id
-        # included), no CR to pair. The fast path in `decode` relies on it.
+        # included), no CR to pair, no deferred error. The fast path in `decode` relies on it.
         self._clean = False
         # A limit error found after some events of the same chunk, raised by the next call.
         self._deferred: EventTooLarge | None = None
@@ -133,10 +133,6 @@ class SSEDecoder:
         completed before the offending line in the same chunk are returned first, and the
         error is raised by the next call.
         """
-        if self._deferred is not None:
-            self._raise_deferred()
-        if not chunk:
-            return []
         if self._clean and chunk.startswith(b"data: "):
             # The common shape, one `data: <json>\n\n` event per chunk, in one step: the first
             # line end is the next-to-last byte and the last byte is LF too.
@@ -149,6 +145,10 @@ class SSEDecoder:
             ):
                 text = chunk[6:end].decode("utf-8", "replace")
                 return [_new_event(ServerSentEvent, (_MESSAGE, text, self._id_buffer, None))]
+        if self._deferred is not None:
+            self._raise_deferred()
+        if not chunk:
+            return []
         if not self._bom_checked:
             head = self._start(chunk)
             if head is None:
@@ -197,6 +197,7 @@ class SSEDecoder:
                 raise
             # Hand out the events that came before the offending line; raise on the next call.
             self._deferred = exc
+            self._clean = False
             return events
         self._clean = not (
             pending
