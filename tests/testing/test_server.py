@@ -229,3 +229,28 @@ def test_a_responder_that_raises_becomes_a_500_naming_it(
     )
     assert "ValueError: no answer for you" in capsys.readouterr().err
     assert post(provider.base_url + "/chat/completions", json=chat()).status_code == 500
+
+
+def test_stop_is_prompt_while_writing_to_a_client_that_does_not_read() -> None:
+    provider = SimulatedProvider(Fault.huge_line(size=8 * 1024 * 1024)).start()
+    body = b'{"messages": [], "stream": true}'
+    with socket.create_connection(("127.0.0.1", provider.port), timeout=5) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.sendall(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s"
+            % (len(body), body)
+        )
+        provider.wait_for_requests(1)
+        provider.stop(timeout=2.0)
+        assert provider.threads() == []
+
+
+def test_idle_keep_alive_connections_close_after_the_timeout() -> None:
+    with SimulatedProvider(keep_alive_timeout=0.1) as provider:
+        with socket.create_connection(("127.0.0.1", provider.port), timeout=5) as sock:
+            sock.sendall(b"GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n")
+            received = b""
+            while chunk := sock.recv(65536):  # ends when the server closes the idle connection
+                received += chunk
+        assert received.startswith(b"HTTP/1.1 200 OK")
+        assert b'"object": "list"' in received
