@@ -258,15 +258,20 @@ def sync_contenders(base_url: str) -> dict[str, Callable[[int], tuple[float, int
 
 def rounds_of(
     contenders: dict[str, Callable[[int], tuple[float, int]]], tokens: int, rounds: int
-) -> dict[str, list[tuple[float, float]]]:
-    """Each round runs every contender once, rotating the order; (total s, first s) each."""
+) -> dict[str, list[tuple[float, float, float]]]:
+    """Each round runs every contender once, rotating the order.
+
+    Per run: (wall s, first delta s, client CPU s). CPU time is the client's own work, the
+    figure to read on a machine shared with other work; the server runs in another process.
+    """
     names = list(contenders)
-    results: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
+    results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in names}
     for r in range(rounds):
         for name in names[r % len(names) :] + names[: r % len(names)]:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             first, count = contenders[name](tokens)
-            results[name].append((time.perf_counter() - started, first))
+            wall = time.perf_counter() - started
+            results[name].append((wall, first, time.process_time() - cpu))
             assert count == tokens, (name, count)
     return results
 
@@ -274,7 +279,10 @@ def rounds_of(
 # --- concurrency, in a subprocess per contender ---------------------------------------------
 
 
-async def _concurrent(contender: str, base_url: str, streams: int, tokens: int) -> float:
+async def _concurrent(
+    contender: str, base_url: str, streams: int, tokens: int
+) -> tuple[float, float]:
+    """(wall s, CPU s) of `streams` concurrent streams, after imports and one warm-up call."""
     import httpx
 
     limits = httpx.Limits(max_connections=streams, max_keepalive_connections=streams)
@@ -322,27 +330,40 @@ async def _concurrent(contender: str, base_url: str, streams: int, tokens: int) 
             return count
 
     await one()  # warm up imports and the first connection
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     counts = await asyncio.gather(*(one() for _ in range(streams)))
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     assert all(count == tokens for count in counts), contender
-    return elapsed
+    return elapsed, cpu
 
 
-def concurrency(base_url: str, streams: int, tokens: int) -> dict[str, tuple[float, float]]:
-    """(wall s, peak RSS MB) per contender, each measured in a fresh interpreter."""
-    out: dict[str, tuple[float, float]] = {}
-    for name in ("naive httpx", "router", "openai SDK"):
+def concurrency(
+    base_url: str, streams: int, tokens: int, repeats: int
+) -> dict[str, tuple[float, float, float]]:
+    """(wall s, CPU s, peak RSS MB) per contender, each run in a fresh interpreter.
+
+    naive httpx and the router alternate `repeats` times (medians); the SDK runs once.
+    """
+    runs: dict[str, list[tuple[float, float, float]]] = {}
+    order = ["naive httpx", "router"] * repeats + ["openai SDK"]
+    for name in order:
         done = subprocess.run(
             [sys.executable, __file__, "--concurrent", name, base_url, str(streams), str(tokens)],
             capture_output=True,
             text=True,
-            timeout=600,
+            timeout=900,
             check=True,
         )
-        wall, rss = json.loads(done.stdout.strip().splitlines()[-1])
-        out[name] = (wall, rss)
-    return out
+        wall, cpu, rss = json.loads(done.stdout.strip().splitlines()[-1])
+        runs.setdefault(name, []).append((wall, cpu, rss))
+    return {
+        name: (
+            statistics.median(r[0] for r in samples),
+            statistics.median(r[1] for r in samples),
+            max(r[2] for r in samples),
+        )
+        for name, samples in runs.items()
+    }
 
 
 # --- connection reuse ---------------------------------------------------------------------------
@@ -426,24 +447,34 @@ def main(argv: list[str] | None = None) -> None:
         contenders = sync_contenders(base_url)
         print(f"1. per-chunk cost, one stream of {chunks} chunks (sync), median of {args.rounds}")
         per_chunk = rounds_of(contenders, chunks, args.rounds)
-        naive = statistics.median(t for t, _ in per_chunk["naive httpx"]) / chunks * 1e6
+        naive_wall = statistics.median(r[0] for r in per_chunk["naive httpx"]) / chunks * 1e6
+        naive_cpu = statistics.median(r[2] for r in per_chunk["naive httpx"]) / chunks * 1e6
         for name, samples in per_chunk.items():
-            us = statistics.median(t for t, _ in samples) / chunks * 1e6
-            print(f"   {name:12} {us:7.2f} µs/chunk  {us / naive:5.2f}x naive")
+            wall = statistics.median(r[0] for r in samples) / chunks * 1e6
+            cpu = statistics.median(r[2] for r in samples) / chunks * 1e6
+            print(
+                f"   {name:12} wall {wall:7.2f} µs/chunk ({wall / naive_wall:5.2f}x)  "
+                f"CPU {cpu:7.2f} µs/chunk ({cpu / naive_cpu:5.2f}x)"
+            )
 
         print("\n2. time to first delta, 5-chunk stream, warm client (sync), median of 200")
         ttfd = rounds_of(contenders, 5, 200)
-        naive_first = statistics.median(f for _, f in ttfd["naive httpx"]) * 1000
+        naive_first = statistics.median(r[1] for r in ttfd["naive httpx"]) * 1000
         for name, samples in ttfd.items():
-            ms = statistics.median(f for _, f in samples) * 1000
+            ms = statistics.median(r[1] for r in samples) * 1000
             print(f"   {name:12} {ms:7.3f} ms  {ms / naive_first:5.2f}x naive")
 
-        print(f"\n3. {streams} concurrent async streams of {per_stream} chunks (own process each)")
-        results = concurrency(base_url, streams, per_stream)
-        base_wall, base_rss = results["naive httpx"]
-        for name, (wall, rss) in results.items():
+        repeats = 1 if args.quick else 3
+        print(
+            f"\n3. {streams} concurrent async streams of {per_stream} chunks "
+            f"(own process each; median of {repeats}, the SDK once)"
+        )
+        results = concurrency(base_url, streams, per_stream, repeats)
+        base_wall, base_cpu, base_rss = results["naive httpx"]
+        for name, (wall, cpu, rss) in results.items():
             print(
-                f"   {name:12} {wall:6.2f} s ({wall / base_wall:4.2f}x)  "
+                f"   {name:12} wall {wall:6.2f} s ({wall / base_wall:4.2f}x)  "
+                f"CPU {cpu:6.2f} s ({cpu / base_cpu:4.2f}x)  "
                 f"peak RSS {rss:6.1f} MB ({rss / base_rss:4.2f}x)"
             )
 
@@ -463,12 +494,12 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _child_concurrent(contender: str, base_url: str, streams: str, tokens: str) -> None:
-    wall = asyncio.run(_concurrent(contender, base_url, int(streams), int(tokens)))
+    wall, cpu = asyncio.run(_concurrent(contender, base_url, int(streams), int(tokens)))
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across exec.
     status = Path("/proc/self/status").read_text()
     rss_mb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
     rss_mb = rss_mb / 1024
-    print(json.dumps([wall, rss_mb]))
+    print(json.dumps([wall, cpu, rss_mb]))
 
 
 if __name__ == "__main__":
