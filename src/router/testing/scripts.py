@@ -13,10 +13,9 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any, TypeAlias
 
-if TYPE_CHECKING:
-    from router.testing.recording import RecordedRequest
+from router.testing.recording import RecordedRequest
 
 __all__ = [
     "DEFAULT_FAULT_REPLY",
@@ -431,7 +430,7 @@ class Fault:
 DEFAULT_FAULT_REPLY = Reply.text("The quick brown fox jumps over the lazy dog.")
 
 #: A function of the recorded request that picks the step answering it.
-Responder: TypeAlias = "Callable[[RecordedRequest], Reply | Fault]"
+Responder: TypeAlias = Callable[[RecordedRequest], Reply | Fault]
 
 #: One entry of a script: a reply, a fault, or a responder.
-Step: TypeAlias = "Reply | Fault | Callable[[RecordedRequest], Reply | Fault]"
+Step: TypeAlias = Reply | Fault | Responder
