@@ -357,8 +357,12 @@ def test_a_file_that_cannot_be_read(
     path = tmp_path / "secret.json"
     path.write_text("{}")
 
-    def denied(self: Path, *args: object, **kwargs: object) -> object:
-        raise PermissionError(13, "Permission denied", str(self))
+    real_open = Path.open
+
+    def denied(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self == path:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
 
     monkeypatch.setattr(Path, "open", denied)
     line = _one_error(cli("decide", path))
