@@ -281,3 +281,18 @@ def test_after_zero_breaks_the_stream_before_any_progress(provider: SimulatedPro
     unfinished = observe_sync(url(provider), chat(stream=True))
     assert len(unfinished.chunks) == 1
     assert unfinished.chunks[0]["choices"][0]["delta"]["role"] == "assistant"
+
+
+def test_retry_after_as_an_http_date_and_rate_limit_headers(provider: SimulatedProvider) -> None:
+    date = "Wed, 21 Oct 2015 07:28:00 GMT"
+    provider.enqueue(
+        Fault.http_status(429, retry_after=date), Fault.http_status(429, retry_after=2)
+    )
+    dated = observe_sync(url(provider), chat())
+    assert dated.headers["retry-after"] == date
+    assert dated.headers["x-ratelimit-remaining-requests"] == "0"
+    seconds = observe_sync(url(provider), chat())
+    assert seconds.headers["x-ratelimit-reset-requests"] == "2s"
+    answered = observe_sync(url(provider), chat(stream=True))
+    assert answered.headers["x-ratelimit-limit-requests"] == "10000"
+    assert int(answered.headers["x-ratelimit-remaining-requests"]) > 0

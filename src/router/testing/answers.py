@@ -22,6 +22,7 @@ from router.testing.plan import (
     common_headers,
     error_plan,
     json_plan,
+    rate_limit_headers,
 )
 from router.testing.recording import RecordedRequest
 from router.testing.scripts import Reply
@@ -54,8 +55,11 @@ def reply_plan(reply: Reply, request: RecordedRequest, config: PlanConfig) -> Re
             error_type="invalid_request_error",
         )
     if request.stream:
-        return stream_plan(StreamScript(reply, request, config))
-    return whole_plan(reply, request, config)
+        plan = stream_plan(StreamScript(reply, request, config))
+    else:
+        plan = whole_plan(reply, request, config)
+    plan.headers.extend(rate_limit_headers())
+    return plan
 
 
 # --- whole (non-streaming) answers ----------------------------------------------------------

@@ -26,6 +26,7 @@ from router.testing.plan import (
     common_headers,
     error_plan,
     json_plan,
+    rate_limit_headers,
 )
 from router.testing.recording import RecordedRequest
 from router.testing.scripts import ChoiceSpec, Fault, FaultKind, Reply
@@ -50,6 +51,10 @@ def fault_plan(fault: Fault, request: RecordedRequest, config: PlanConfig) -> Re
         )
         if fault.retry_after is not None:
             plan.headers.append(("retry-after", _seconds_text(fault.retry_after)))
+        if fault.status == 429:
+            reset = _seconds_text(fault.retry_after) if fault.retry_after is not None else "1"
+            reset = reset if not reset[:1].isdigit() else f"{reset}s"
+            plan.headers.extend(rate_limit_headers(remaining_requests=0, reset_requests=reset))
         if fault.retry_after_ms is not None:
             plan.headers.append(("retry-after-ms", str(fault.retry_after_ms)))
         return plan
@@ -58,7 +63,10 @@ def fault_plan(fault: Fault, request: RecordedRequest, config: PlanConfig) -> Re
     return _whole_fault_plan(fault, request, config)
 
 
-def _seconds_text(seconds: float) -> str:
+def _seconds_text(seconds: float | str) -> str:
+    """`Retry-After` as sent: whole seconds without a decimal point; text (an HTTP date) as is."""
+    if isinstance(seconds, str):
+        return seconds
     return str(int(seconds)) if float(seconds).is_integer() else str(seconds)
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "error_plan",
     "json_plan",
     "other_plan",
+    "rate_limit_headers",
     "reason_phrase",
     "server_error_plan",
 ]
@@ -117,6 +118,20 @@ def common_headers() -> list[tuple[str, str]]:
         ("date", formatdate(usegmt=True)),
         ("x-request-id", "req_" + secrets.token_hex(16)),
         ("openai-processing-ms", "12"),
+    ]
+
+
+def rate_limit_headers(
+    *, remaining_requests: int = 9999, reset_requests: str = "6ms"
+) -> list[tuple[str, str]]:
+    """The `x-ratelimit-*` headers OpenAI sends with every chat completion."""
+    return [
+        ("x-ratelimit-limit-requests", "10000"),
+        ("x-ratelimit-limit-tokens", "30000000"),
+        ("x-ratelimit-remaining-requests", str(remaining_requests)),
+        ("x-ratelimit-remaining-tokens", "29999980"),
+        ("x-ratelimit-reset-requests", reset_requests),
+        ("x-ratelimit-reset-tokens", "0s"),
     ]
 
 

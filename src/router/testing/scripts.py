@@ -280,7 +280,7 @@ class Fault:
     seconds: float | None = None
     interval: float = 0.1
     status: int = 500
-    retry_after: float | None = None
+    retry_after: float | str | None = None
     retry_after_ms: int | None = None
     message: str | None = None
     error_type: str | None = None
@@ -315,13 +315,17 @@ class Fault:
         cls,
         status: int,
         *,
-        retry_after: float | None = None,
+        retry_after: float | str | None = None,
         retry_after_ms: int | None = None,
         message: str | None = None,
         error_type: str | None = None,
         code: str | None = None,
     ) -> Fault:
-        """An error status with an OpenAI-style JSON error body and optional retry headers."""
+        """An error status with an OpenAI-style JSON error body and optional retry headers.
+
+        `retry_after` in seconds, or a string sent as is (an HTTP date); a 429 also carries
+        `x-ratelimit-*` headers with no requests remaining.
+        """
         return cls(
             FaultKind.STATUS,
             status=status,
