@@ -584,9 +584,16 @@ def test_close_judges_a_number_at_the_very_end() -> None:
         checker.close()
 
 
-def test_close_judges_text_after_the_document() -> None:
+def test_text_after_the_document_is_refused() -> None:
     checker = eager({"type": "object"})
-    checker.feed('{"a": 1} {"b"')  # the partial parser stops at the first document
+    checker.feed('{"a": 1}')
+    with pytest.raises(ValidationFailed, match="extra data"):
+        checker.feed(' {"b"')  # the partial parser alone would stop at the first document
+
+
+def test_close_judges_what_arrived_since_the_last_check() -> None:
+    checker = ProgressiveChecker({"type": "object"})
+    checker.feed('{"a": 1} x')  # shorter than `min_step`: not checked yet
     with pytest.raises(ValidationFailed, match="extra data"):
         checker.close()
 

@@ -187,10 +187,12 @@ class ProgressiveChecker:
                 # escape, very deep nesting): the exact scanner decides.
                 pass
             else:
-                # The partial parser stops quietly at a syntax error, so a document that has
-                # not changed since the last check may be stuck on one: the strict parser
-                # says whether the text merely ends early, and if not, the scanner decides.
-                stalled = document == self._previous and not _merely_unfinished(text)
+                # The partial parser stops quietly at a syntax error, so the first document,
+                # and one that has not changed since the last check, may be stuck on one: the
+                # strict parser says whether the text merely ends early; if not, the scanner
+                # decides.
+                suspect = self._previous is _NOTHING or document == self._previous
+                stalled = suspect and not _merely_unfinished(text)
                 self._previous = document
                 if not stalled:
                     return document
