@@ -1,5 +1,8 @@
 """Decision: the mode a policy chose for one call, the rule that chose it, and the options.
 
+Every type here is an immutable NamedTuple: they are cheap to define (the CLI starts fast)
+and to build (a decision is made per call).
+
 Options are merged once when a policy is compiled (built-in defaults, then the policy's
 `defaults`, then the rule), so a decision only references a prebuilt `Options`.
 `Decision.to_dict()` is DESIGN's "Decision JSON": keys may be added, never renamed.
@@ -7,7 +10,6 @@ Options are merged once when a policy is compiled (built-in defaults, then the p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 if TYPE_CHECKING:
@@ -38,8 +40,7 @@ def _ms(seconds: float) -> int | float:
     return rounded if abs(value - rounded) < 1e-6 else value
 
 
-@dataclass(frozen=True, slots=True)
-class ValidateOptions:
+class ValidateOptions(NamedTuple):
     """Whether the whole answer is validated, how many times to re-ask, and progressively."""
 
     enabled: bool = False
@@ -53,8 +54,7 @@ class ValidateOptions:
         return {"reask": self.reask, "progressive": self.progressive}
 
 
-@dataclass(frozen=True, slots=True)
-class StreamOptions:
+class StreamOptions(NamedTuple):
     """Stream-only options; `include_usage` is resolved to a boolean for this decision."""
 
     include_usage: bool = False
@@ -64,8 +64,7 @@ class StreamOptions:
         return {"include_usage": self.include_usage, "fallback": self.fallback}
 
 
-@dataclass(frozen=True, slots=True)
-class Timeouts:
+class Timeouts(NamedTuple):
     """The call's clocks, in seconds (DESIGN: Execution semantics)."""
 
     connect: float = 5.0
@@ -83,8 +82,7 @@ class Timeouts:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Retries:
+class Retries(NamedTuple):
     """`attempts` counts the first try; backoff grows from `backoff_initial` to `backoff_max`."""
 
     attempts: int = 3
@@ -98,8 +96,7 @@ class Retries:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Options:
+class Options(NamedTuple):
     """Everything execution needs besides the mode, merged and typed."""
 
     validate: ValidateOptions = ValidateOptions()
@@ -117,8 +114,7 @@ class Options:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class PolicyRef:
+class PolicyRef(NamedTuple):
     """Which policy decided: its source (file name or `<string>`) and the sha256 of its text."""
 
     source: str

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final, Literal, NamedTuple
 
@@ -22,8 +21,7 @@ __all__ = ["FIELDS", "FieldSpec", "Intent", "parse_hint"]
 FieldKind = Literal["enum", "bool", "int", "str", "labels"]
 
 
-@dataclass(frozen=True, slots=True)
-class FieldSpec:
+class FieldSpec(NamedTuple):
     """One intent field: its kind, its allowed values (enums only) and what it means."""
 
     name: str

@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from router.decision import Decision, Options, PolicyRef, TraceStep
 from router.errors import Diagnostic, PolicyError
@@ -28,8 +28,7 @@ DEFAULT_POLICY_NAME = "default.yaml"
 _tuple_new = tuple.__new__
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What a decision gets when a rule (or, with `rule=None`, the defaults) decides.
 
     `options` is resolved for billing that needs no usage, `options_with_usage` for

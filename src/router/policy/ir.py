@@ -24,8 +24,8 @@ negates its whole condition.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Any, Literal, TypeAlias
+from dataclasses import dataclass
+from typing import Any, Literal, NamedTuple, TypeAlias
 
 from router.decision import Options, Retries, StreamOptions, Timeouts, ValidateOptions
 
@@ -95,8 +95,7 @@ class Not:
 Condition: TypeAlias = Predicate | AllOf | AnyOf | Not
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
+class Settings(NamedTuple):
     """Options as written in one place (`defaults` or a rule): None means "not set here".
 
     Durations are seconds. `validate` is the on/off switch; `validate: {reask: 2}` sets
@@ -120,8 +119,7 @@ class Settings:
 
     def merged(self, over: Settings) -> Settings:
         """These settings with every field `over` sets replaced."""
-        mine = self.values()
-        theirs = over.values()
+        mine, theirs = self, over
         if not any(value is not None for value in theirs):
             return self
         merged: list[Any] = [
@@ -129,13 +127,9 @@ class Settings:
         ]
         return Settings(*merged)
 
-    def values(self) -> tuple[object, ...]:
-        """Every field's value, in declaration order."""
-        return tuple(getattr(self, name) for name in _SETTINGS_FIELDS)
-
     def is_empty(self) -> bool:
         """True when nothing is set."""
-        return all(value is None for value in self.values())
+        return all(value is None for value in self)
 
     def resolve(self, *, needs_usage: bool) -> Options:
         """Typed options from fully merged settings, `include_usage` resolved.
@@ -170,9 +164,6 @@ class Settings:
                 backoff_max=_float(full.backoff_max),
             ),
         )
-
-
-_SETTINGS_FIELDS = tuple(f.name for f in fields(Settings))
 
 
 def _int(value: int | None) -> int:

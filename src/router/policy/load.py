@@ -9,8 +9,7 @@ the `router decide` path never imports pydantic. The vocabulary lives in
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -44,8 +43,7 @@ _YAML_WORDS = {
 MAX_DEPTH = 32
 
 
-@dataclass(frozen=True, slots=True)
-class RuleSpec:
+class RuleSpec(NamedTuple):
     """One rule as written: its condition tree and the settings it sets itself."""
 
     name: str
@@ -56,15 +54,17 @@ class RuleSpec:
     settings: Settings
 
 
-@dataclass(slots=True)
 class PolicySpec:
     """A whole policy as written, checked; `diagnostics` is empty when it is usable."""
 
-    version: int = 1
-    description: str = ""
-    defaults: Settings = field(default_factory=Settings)
-    rules: list[RuleSpec] = field(default_factory=list)
-    diagnostics: list[Diagnostic] = field(default_factory=list)
+    __slots__ = ("defaults", "description", "diagnostics", "rules", "version")
+
+    def __init__(self) -> None:
+        self.version = 1
+        self.description = ""
+        self.defaults = Settings()
+        self.rules: list[RuleSpec] = []
+        self.diagnostics: list[Diagnostic] = []
 
 
 class _Walker:

@@ -9,8 +9,7 @@ recursive aliases, tags other than YAML's plain data types, merge keys, duplicat
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode
@@ -69,12 +68,11 @@ def position(node: Node) -> tuple[int, int]:
     return mark.line + 1, mark.column + 1
 
 
-@dataclass(slots=True)
-class ComposeResult:
+class ComposeResult(NamedTuple):
     """The document's root node (None when unusable) and every problem found."""
 
     root: Node | None
-    diagnostics: list[Diagnostic] = field(default_factory=list)
+    diagnostics: list[Diagnostic]
     #: ids of the nodes under a refused tag, so later checks do not report them again
     refused: frozenset[int] = frozenset()
 
@@ -114,7 +112,7 @@ def compose(text: str, source: str) -> ComposeResult:
             None, [Diagnostic(source, 1, 1, "YAML nesting is too deep", code="too-large")]
         )
     if root is None:
-        return ComposeResult(None, [])
+        return ComposeResult(None, [], frozenset())
     refused: set[int] = set()
     diagnostics = _check_tree(root, source, refused)
     return ComposeResult(root, diagnostics, frozenset(refused))
