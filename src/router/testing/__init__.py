@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from router.testing.scenarios import Scenario, load_scenario
     from router.testing.scripts import (
         PING_COMMENT,
+        PING_DATA,
         PING_EVENT,
         ChoiceSpec,
         Fault,
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 #: Public name -> the module defining it.
 _LAZY: dict[str, str] = {
     "PING_COMMENT": "router.testing.scripts",
+    "PING_DATA": "router.testing.scripts",
     "PING_EVENT": "router.testing.scripts",
     "ChoiceSpec": "router.testing.scripts",
     "Fault": "router.testing.scripts",
@@ -69,6 +71,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "PING_COMMENT",
+    "PING_DATA",
     "PING_EVENT",
     "ChoiceSpec",
     "Fault",

@@ -26,7 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from router.errors import UsageError
-from router.testing.scripts import PING_COMMENT, PING_EVENT, Fault, Quirks, Reply, ToolCallSpec
+from router.testing.scripts import (
+    PING_COMMENT,
+    PING_DATA,
+    PING_EVENT,
+    Fault,
+    Quirks,
+    Reply,
+    ToolCallSpec,
+)
 
 __all__ = ["BUILTIN", "Scenario", "load_scenario", "resolve_scenario"]
 
@@ -60,7 +68,7 @@ _FAULTS: dict[str, Callable[..., Fault]] = {
     )
 }
 
-_PINGS = {"comment": PING_COMMENT, "event": PING_EVENT}
+_PINGS = {"comment": PING_COMMENT, "event": PING_EVENT, "data": PING_DATA}
 
 
 @dataclass(frozen=True, slots=True)

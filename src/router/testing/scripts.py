@@ -20,6 +20,7 @@ from router.testing.recording import RecordedRequest
 __all__ = [
     "DEFAULT_FAULT_REPLY",
     "PING_COMMENT",
+    "PING_DATA",
     "PING_EVENT",
     "ChoiceSpec",
     "Fault",
@@ -36,6 +37,8 @@ __all__ = [
 PING_COMMENT = ": ping\n\n"
 #: A named `ping` event with a JSON payload, as some OpenAI-compatible gateways send.
 PING_EVENT = 'event: ping\ndata: {"type":"ping"}\n\n'
+#: A bare `ping` as the data of an ordinary event: not JSON, yet not an error either.
+PING_DATA = "data: ping\n\n"
 
 _TOKEN = re.compile(r"\s*\S+|\s+")
 
