@@ -78,3 +78,12 @@ def test_decision_is_immutable_and_compares_by_value() -> None:
         a.mode = "stream"  # type: ignore[misc]
     with pytest.raises(AttributeError):
         Options().timeouts.total = 1.0  # type: ignore[misc]
+
+
+def test_decisions_and_intents_compare_only_with_their_own_kind() -> None:
+    intent = Intent.from_request()
+    assert intent != tuple(intent)
+    decision = Decision("batch", None, Options(), intent, REF)
+    assert decision != tuple(decision)
+    assert Options() == Options(timeouts=Timeouts(), retries=Retries())
+    assert Options(timeouts=Timeouts(total=1.0)) != Options()

@@ -178,15 +178,12 @@ class Decision(_DecisionFields):
             out["trace"] = [step.to_dict() for step in self.trace]
         return out
 
+    # Equal only to another Decision (a plain tuple with the same items is not one).
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Decision):
-            return NotImplemented
-        return tuple.__eq__(self, other)
+        return isinstance(other, Decision) and tuple.__eq__(self, other)
 
     def __ne__(self, other: object) -> bool:
-        if not isinstance(other, Decision):
-            return NotImplemented
-        return tuple.__ne__(self, other)
+        return not self.__eq__(other)
 
     __hash__ = None  # type: ignore[assignment]
 

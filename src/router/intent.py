@@ -230,15 +230,12 @@ class Intent(_IntentFields):
         values.update(changes)
         return Intent(**values)
 
+    # Equal only to another Intent (a plain tuple with the same items is not one).
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Intent):
-            return NotImplemented
-        return tuple.__eq__(self, other)
+        return isinstance(other, Intent) and tuple.__eq__(self, other)
 
     def __ne__(self, other: object) -> bool:
-        if not isinstance(other, Intent):
-            return NotImplemented
-        return tuple.__ne__(self, other)
+        return not self.__eq__(other)
 
     def __hash__(self) -> int:
         return hash((*self[:_LABELS], tuple(sorted(self.labels.items()))))
