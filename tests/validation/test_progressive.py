@@ -507,7 +507,7 @@ BROKEN_ANSWERS = [
         "$.location[2]",
         "items",
     ),
-    ("too long", ('"Leave at the door."', json.dumps("x" * 201)), '"' * 2, "$.notes", "maxLength"),
+    ("too long", ('"Leave at the door."', json.dumps("x" * 201)), 'x"', "$.notes", "maxLength"),
     ("not JSON", ('"quantity": 2', '"quantity": 2 3'), " 3", "$", "json"),
     ("NaN", ('"amount": 80', '"amount": NaN'), " N", "$", "json"),
 ]
@@ -519,8 +519,6 @@ def _broken(replace: tuple[str, str], completes: str) -> tuple[str, int]:
     old, new = replace
     start = text.index(old)
     broken = text[:start] + new + text[start + len(old) :]
-    if completes == '"' * 2:  # the replacement itself, up to its closing quote
-        return broken, start + len(new)
     return broken, broken.index(completes, start) + len(completes)
 
 

@@ -118,7 +118,8 @@ class ProgressiveChecker:
         consumer = self._consume()
         next(consumer)
         # `feed` is the generator's own `send`: resuming a generator costs less than calling
-        # a method, and its loop counts deltas for free, so most deltas cost ~60 ns.
+        # a method that also counts, and its loop counts deltas for free (~70 ns a delta
+        # against ~90 ns in CPython 3.11).
         self.feed = consumer.send
 
     def __repr__(self) -> str:
@@ -202,8 +203,8 @@ class ProgressiveChecker:
             self._fail([ValidationIssue("$", f"not JSON: {exc}", "json")], text)
         if closed is None:
             return _NOTHING
-        # The fast parser refused a prefix the standard decoder accepts: from now on, only
-        # the exact scanner reads this answer.
+        # The fast parser refused (or stalled on) a prefix the standard decoder accepts: from
+        # now on, only the exact scanner reads this answer.
         self._exact = True
         try:
             return json.loads(closed)
