@@ -135,7 +135,9 @@ def test_json_report(cli: Any, tmp_path: Path) -> None:
     assert all(rule["reachable"] is True for rule in good["rules"])
     assert good["rules"][0]["name"] == "cost-known-first"
     assert broken["ok"] is False
-    assert "rules" not in broken
+    assert broken["rules"] == []
+    assert broken["defaults_reachable"] is None
+    assert broken["path"] == broken["source"]
     assert [(d["line"], d["column"], d["severity"]) for d in broken["errors"]] == [
         (4, 12, "error"),
         (5, 11, "error"),

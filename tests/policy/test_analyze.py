@@ -204,7 +204,7 @@ def test_risky_combinations_are_warnings() -> None:
     p = policy(
         "  - {name: no-usage, when: {audience: user}, mode: stream,"
         " stream: {include_usage: never}}\n"
-        "  - {name: slow-clock, when: {audience: service}, mode: batch,"
+        "  - {name: slow-clock, when: {audience: service}, mode: stream,"
         " timeouts: {first_token: 20m, total: 10m}}\n"
         "  - {name: reask-stream, when: {output: json}, mode: stream, validate: {reask: 2}}\n"
     )
@@ -214,6 +214,16 @@ def test_risky_combinations_are_warnings() -> None:
     assert ("clock-longer-than-total", 4) in codes
     assert ("reask-on-stream", 5) in codes
     assert all(w.severity == "warning" for w in warnings)
+
+
+def test_options_that_do_not_apply_raise_no_warning() -> None:
+    p = policy(
+        "  - {name: batch-clocks, when: {audience: service}, mode: batch,"
+        " timeouts: {first_token: 20m, idle: 20m, total: 10m}}\n"
+        "  - {name: no-validation, when: {output: json}, mode: stream, validate: false}\n",
+        defaults="defaults: {validate: {reask: 2}}\n",
+    )
+    assert [w.code for w in analyze_policy(p).warnings if w.line > 2] == []
 
 
 def test_include_usage_never_on_a_rule_that_only_sees_free_calls_is_fine() -> None:

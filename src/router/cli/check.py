@@ -63,18 +63,27 @@ def run(args: argparse.Namespace) -> int:
 def check_file(path: str, *, strict: bool = False) -> dict[str, Any]:
     """One file's report, as `router check --format json` prints it.
 
-    `source`, `ok` (false on errors, or on warnings under `strict`), `errors` and `warnings`
-    (diagnostics in file order); for a policy that loads, `sha256` and the analysis:
-    `defaults_reachable`, `defaults_example`, `exact`, and `rules` (one report per rule:
-    `name`, `line`, `reachable`, `covered_by`, `redundant`, `example`). An unreadable file
-    has `error` (the message) instead.
+    `path` (and its older name `source`), `ok` (false on errors, or on warnings under
+    `strict`), `errors` and `warnings` (diagnostics in file order); for a policy that loads,
+    `sha256` and the analysis: `defaults_reachable` (true, false or "may"; null when the
+    policy does not load), `defaults_example`, `exact`, and `rules` (one report per rule:
+    `name`, `line`, `reachable`, `covered_by`, `redundant`, `example`; empty when the policy
+    does not load). An unreadable file has `error` (the message) too.
     """
     from router.cli.common import read_text
     from router.errors import Diagnostic, PolicyError, UsageError
     from router.policy import Policy
     from router.policy.yamlsafe import MAX_BYTES
 
-    report: dict[str, Any] = {"source": path, "ok": False, "errors": [], "warnings": []}
+    report: dict[str, Any] = {
+        "path": path,
+        "source": path,
+        "ok": False,
+        "errors": [],
+        "warnings": [],
+        "defaults_reachable": None,
+        "rules": [],
+    }
     try:
         text = read_text(path, limit=MAX_BYTES)
     except UsageError as exc:

@@ -263,7 +263,8 @@ def _risks(
         )
         found.append(_warning(source, line, column, message, "usage-never"))
     timeouts = options.timeouts
-    for clock in ("first_token", "idle"):
+    # first_token and idle run on streams only: a batch call has connect and total.
+    for clock in ("first_token", "idle") if streams else ():
         value = getattr(timeouts, clock)
         if value > timeouts.total:
             message = (
@@ -271,7 +272,7 @@ def _risks(
                 f"({timeouts.total:g}s), so it can never fire"
             )
             found.append(_warning(source, line, column, message, "clock-longer-than-total"))
-    if streams and options.validate.reask > 0:
+    if streams and options.validate.enabled and options.validate.reask > 0:
         message = (
             f"{where} re-asks on a stream rule: the text has already reached the caller when "
             "validation fails, and a re-ask cannot take it back"
