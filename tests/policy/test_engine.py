@@ -214,3 +214,12 @@ def test_decide_takes_the_request_by_position_or_by_name() -> None:
     policy = load_policy()
     assert policy.decide(request=body, audience="user") == policy.decide(body, audience="user")
     assert policy.decide(request=body, audience="user").rule == "reasoning-models"
+
+
+def test_a_policy_pickles_by_its_text() -> None:
+    import pickle
+
+    policy = load_policy()
+    copy = pickle.loads(pickle.dumps(policy))
+    assert (copy.source, copy.sha256, copy.text) == (policy.source, policy.sha256, policy.text)
+    assert copy.decide(audience="user") == policy.decide(audience="user")

@@ -82,7 +82,16 @@ def _outcome(rule: str | None, merged: Settings) -> Outcome:
 class Policy:
     """A compiled policy. Build with `load_policy(path)` or `Policy.from_text(text)`."""
 
-    __slots__ = ("_chain", "_ref", "chain_source", "defaults", "description", "rules", "version")
+    __slots__ = (
+        "_chain",
+        "_ref",
+        "_text",
+        "chain_source",
+        "defaults",
+        "description",
+        "rules",
+        "version",
+    )
 
     def __init__(self, text: str, *, source: str = "<string>") -> None:
         spec = parse_policy(text, source)
@@ -110,6 +119,7 @@ class Policy:
             diagnostics.sort(key=lambda d: (d.line, d.column))
             raise PolicyError(diagnostics)
         self.rules: tuple[Rule, ...] = tuple(rules)
+        self._text = text
         self._ref = PolicyRef(source, hashlib.sha256(text.encode("utf-8")).hexdigest())
         self._chain, self.chain_source = compile_chain(
             [rule.condition for rule in self.rules],
@@ -196,8 +206,21 @@ class Policy:
             tuple(steps),
         )
 
+    @property
+    def text(self) -> str:
+        """The policy's YAML text, as loaded."""
+        return self._text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The generated chain cannot be pickled: rebuild from the text (for multiprocessing).
+        return (_rebuild_policy, (self._text, self.source))
+
     def __repr__(self) -> str:
         return f"<Policy {self.source!r} rules={len(self.rules)} sha256={self.sha256[:12]}>"
+
+
+def _rebuild_policy(text: str, source: str) -> Policy:
+    return Policy.from_text(text, source=source)
 
 
 def default_policy_path() -> Path:
