@@ -381,3 +381,21 @@ YAML_CHARACTERS = list("ab: -[]{}&*!|>'\"#\n\t0123456789,.?")
 def test_any_text_loads_or_raises_policy_error(text: str) -> None:
     policy, diagnostics = load_or_diagnostics("version: 1\n" + text)
     assert policy is not None or diagnostics
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ("version: 1\nrules:\n\t- name: a\n", "tabs"),
+        ("version: 1\nrules: [\n", "brackets"),
+        ("version: 1\nrules: {a: 1\n", "close the [ or {"),
+        ('version: 1\ndescription: "open\n', "close the quote"),
+        ("version: 1\ndescription: a: b\n", 'quote a value that contains ": "'),
+        ("version: 1\nrules: *nope\n", "anchor"),
+        ("version: 1\ndescription: @me\n", "quote a value that starts with @"),
+    ],
+)
+def test_yaml_syntax_errors_say_how_to_fix_them(text: str, hint: str) -> None:
+    diagnostic = only_error(text)
+    assert diagnostic.code == "yaml"
+    assert hint in diagnostic.message

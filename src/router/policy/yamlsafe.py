@@ -101,10 +101,9 @@ def compose(text: str, source: str) -> ComposeResult:
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
         context = f" ({exc.context})" if exc.context and exc.problem else ""
-        return ComposeResult(
-            None,
-            [Diagnostic(source, line, column, f"YAML syntax: {problem}{context}", code="yaml")],
-        )
+        hint = _syntax_hint(text, line, problem)
+        message = f"YAML syntax: {problem}{context}; {hint}"
+        return ComposeResult(None, [Diagnostic(source, line, column, message, code="yaml")])
     except yaml.YAMLError as exc:
         return ComposeResult(None, [Diagnostic(source, 1, 1, f"YAML: {exc}", code="yaml")])
     except RecursionError:  # pragma: no cover - only the pure-Python parser recurses
@@ -116,6 +115,25 @@ def compose(text: str, source: str) -> ComposeResult:
     refused: set[int] = set()
     diagnostics = _check_tree(root, source, refused)
     return ComposeResult(root, diagnostics, frozenset(refused))
+
+
+def _syntax_hint(text: str, line: int, problem: str) -> str:
+    """How to fix the most common YAML mistakes, from the parser's complaint."""
+    lines = text.splitlines()
+    here = lines[line - 1] if 0 < line <= len(lines) else ""
+    if "\t" in here:
+        return "indent with spaces: YAML does not allow tabs"
+    if "cannot start any token" in problem:
+        return "quote a value that starts with @ or `"
+    if "undefined alias" in problem:
+        return "define the anchor (&name) before using it (*name)"
+    if "mapping values are not allowed" in problem:
+        return 'check the indentation, or quote a value that contains ": "'
+    if "quoted scalar" in problem or "end of stream" in problem:
+        return "close the quote or bracket opened above"
+    if "expected ',' or" in problem or "flow" in problem:
+        return "close the [ or { opened above, and separate items with commas"
+    return "check the indentation and the brackets around here"
 
 
 class _Refuse(Exception):
