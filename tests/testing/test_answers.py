@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import httpx
 import pytest
@@ -255,13 +256,11 @@ def test_server_that_rejects_stream_options(provider: SimulatedProvider) -> None
 
 
 def test_timing_delays_first_token_and_between_tokens(provider: SimulatedProvider) -> None:
-    provider.set_default(Reply.text("a b", first_token_delay=0.2, token_delay=0.1))
+    provider.set_default(Reply.text("a b", first_token_delay=0.2, token_delay=0.2))
     with (
         httpx.Client(verify=False, base_url=provider.base_url) as client,
         client.stream("POST", "/chat/completions", json=chat(stream=True)) as response,
     ):
-        import time
-
         start = time.monotonic()
         arrivals = [time.monotonic() - start for _ in response.iter_raw()]
     assert arrivals[0] >= 0.15

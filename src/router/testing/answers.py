@@ -77,8 +77,8 @@ def whole_plan(reply: Reply, request: RecordedRequest, config: PlanConfig) -> Re
     """A whole answer, its headers held back for as long as the reply takes to "think"."""
     quirks = reply.quirks or config.quirks
     payload = whole_payload(reply, request, config)
-    pieces = sum(len(c.content) + len(c.refusal) for c in reply.choices) or 1
-    thinking = reply.first_token_delay + reply.token_delay * pieces
+    pieces = sum(len(c.content) + len(c.refusal) for c in reply.choices)
+    thinking = reply.first_token_delay + reply.token_delay * max(pieces - 1, 0)
     plan = json_plan(200, payload, indent=None if quirks.azure_filters else 2)
     if thinking > 0:
         plan.head_pause = Pause(thinking)
@@ -163,14 +163,22 @@ class StreamScript:
         tail.append(DONE)
         return tail
 
-    def timed(self, events: list[Event]) -> Iterator[Action]:
-        """The events as actions, paced by the reply's timing, with pings between deltas."""
+    def timed(self, events: list[Event], *, opening: bool = True) -> Iterator[Action]:
+        """The events as actions, paced by the reply's timing, with pings between deltas.
+
+        `first_token_delay` passes before the opening events (the role chunk and the first
+        progress delta leave together, as OpenAI sends them), `token_delay` before every later
+        progress delta. `opening` False continues a stream a fault interrupted.
+        """
         ping = self.quirks.ping.encode() if self.quirks.ping else None
-        if self.reply.first_token_delay > 0:
+        if opening and self.reply.first_token_delay > 0:
             yield Pause(self.reply.first_token_delay)
-        for number, event in enumerate(events):
-            if number and event.progress and self.reply.token_delay > 0:
-                yield Pause(self.reply.token_delay)
+        seen_progress = not opening
+        for event in events:
+            if event.progress:
+                if seen_progress and self.reply.token_delay > 0:
+                    yield Pause(self.reply.token_delay)
+                seen_progress = True
             yield Write(event.data)
             if ping is not None and event.progress:
                 yield Write(ping)

@@ -102,12 +102,16 @@ def _stream_fault_plan(fault: Fault, request: RecordedRequest, config: PlanConfi
         line = stream.factory.encode(huge).replace(b"\\u0000", b"x" * fault.size)
         first, rest = split_after(events, 1)
         return stream_plan(
-            stream, chain(stream.timed(first), [Write(line)], stream.timed(rest), tail)
+            stream,
+            chain(stream.timed(first), [Write(line)], stream.timed(rest, opening=False), tail),
         )
-    head, rest = split_after(stream.events(finish=True), fault.after)
+    head, rest = split_after(events, fault.after)
     if kind is FaultKind.STALL_MID_STREAM:
         return stream_plan(
-            stream, chain(stream.timed(head), [Pause(fault.seconds)], stream.timed(rest), tail)
+            stream,
+            chain(
+                stream.timed(head), [Pause(fault.seconds)], stream.timed(rest, opening=False), tail
+            ),
         )
     if kind in (FaultKind.CLOSE_MID_STREAM, FaultKind.SHORT_BODY):
         return stream_plan(stream, chain(stream.timed(head), [Abort()]))
@@ -116,7 +120,9 @@ def _stream_fault_plan(fault: Fault, request: RecordedRequest, config: PlanConfi
         return stream_plan(stream, stream.timed(unfinished))
     if kind is FaultKind.MALFORMED_CHUNK:
         broken = Write(b'data: {"id":"' + stream.factory.id.encode() + b'","object":"chat.comp\n\n')
-        return stream_plan(stream, chain(stream.timed(head), [broken], stream.timed(rest), tail))
+        return stream_plan(
+            stream, chain(stream.timed(head), [broken], stream.timed(rest, opening=False), tail)
+        )
     if kind is FaultKind.ERROR_EVENT:
         payload = error_body(
             fault.message
