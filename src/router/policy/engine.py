@@ -163,20 +163,13 @@ class Policy:
         intent = intent_from(Intent, request, hints)
         if explain:
             return self.explain(intent)
-        outcome: Outcome = self._chain(intent)
-        # tuple.__new__ skips the namedtuple constructor's argument handling: this is the
-        # per-call hot path (see benchmarks/bench_policy.py)
-        return _tuple_new(
-            Decision,
-            (
-                outcome.mode,
-                outcome.rule,
-                outcome.options_with_usage if intent.billing in NEEDS_USAGE else outcome.options,
-                intent,
-                self._ref,
-                None,
-            ),
-        )
+        # The per-call hot path (see benchmarks/bench_policy.py): unpack the outcome tuple
+        # at once, and build the Decision with tuple.__new__, skipping the namedtuple
+        # constructor's argument handling.
+        rule, mode, _settings, options, options_with_usage = self._chain(intent)
+        if intent.billing in NEEDS_USAGE:
+            options = options_with_usage
+        return _tuple_new(Decision, (mode, rule, options, intent, self._ref, None))
 
     def decide_intent(self, intent: Intent, *, explain: bool = False) -> Decision:
         """Decide for an intent already built."""
