@@ -210,9 +210,21 @@ class StreamAssembler:
                 return False
         prefix = self._prefix
         if prefix is not None and data.startswith(prefix):
-            parts = self._parse_after_prefix(data)
-            if parts is not None:
-                choices, rest = parts
+            # Inline (this is the hot path): the choices after the known head, then the
+            # keys after them as an object; anything unexpected takes the full parse below.
+            try:
+                choices, end = _scan_json(data, len(prefix))
+                if end == len(data) - 1 and data[end] == "}":
+                    rest: dict[str, Any] | None = _NO_KEYS
+                elif data[end : end + 1] == ",":
+                    rest, rest_end = _scan_json("{" + data[end + 1 :], 0)
+                    if rest_end != len(data) - end or "choices" in rest:
+                        rest = None
+                else:
+                    rest = None
+            except (StopIteration, JSONDecodeError, RecursionError):
+                rest = None
+            if rest is not None:
                 try:
                     return self._apply(rest, choices)
                 except (_MalformedChunk, AttributeError, TypeError, ValueError) as exc:
@@ -269,25 +281,6 @@ class StreamAssembler:
         ):
             return  # a head carrying an error or usage must be read from every chunk
         self._prefix = prefix
-
-    def _parse_after_prefix(self, data: str) -> tuple[Any, dict[str, Any]] | None:
-        """(choices, the other top-level keys after them), or None for the full parse."""
-        assert self._prefix is not None
-        try:
-            choices, end = _scan_json(data, len(self._prefix))
-        except (StopIteration, JSONDecodeError, RecursionError):
-            return None
-        if end == len(data) - 1 and data[end] == "}":
-            return choices, _NO_KEYS
-        if data[end : end + 1] != ",":
-            return None
-        try:
-            tail, tail_end = _scan_json("{" + data[end + 1 :], 0)
-        except (StopIteration, JSONDecodeError, RecursionError):
-            return None
-        if tail_end != len(data) - end or "choices" in tail:
-            return None
-        return choices, tail
 
     def _feed_unusual(self, data: str) -> bool:
         """`[DONE]`, pings, JSON with surrounding whitespace, and data that is not a chunk."""
@@ -390,7 +383,9 @@ class StreamAssembler:
                 self._prompt_filter_results.extend(filters)
             return False
         progress = False
-        for position, choice in enumerate(choices):
+        position = -1
+        for choice in choices:
+            position += 1
             index = choice.get("index")
             if index is None:
                 index = position
