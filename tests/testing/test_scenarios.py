@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from pathlib import Path
 
 import httpx
@@ -77,8 +78,9 @@ def test_builtin_scenarios_build_providers(name: str) -> None:
 
 def test_builtin_default_streams_its_greeting() -> None:
     scenario = BUILTIN["default"]
-    transport = SimulatedTransport(Reply.text("x"))
-    transport.set_default(scenario.default)
+    assert isinstance(scenario.default, Reply)
+    assert scenario.default.token_delay == 0.05
+    transport = SimulatedTransport(dataclasses.replace(scenario.default, token_delay=0))
     with httpx.Client(verify=False, transport=transport, base_url="https://x/v1") as client:
         raw = client.post("/chat/completions", json=chat(stream=True)).content
     assert content(raw).startswith("Hello! I am a simulated provider")

@@ -68,7 +68,7 @@ def test_stalled_response_does_not_block_other_connections(provider: SimulatedPr
     provider.enqueue(Fault.stall_before_headers())
     stalled = threading.Thread(
         target=lambda: _swallow(
-            lambda: post(provider.base_url + "/chat/completions", json=chat(), timeout=1.0)
+            lambda: post(provider.base_url + "/chat/completions", json=chat(), timeout=0.3)
         )
     )
     stalled.start()
