@@ -300,6 +300,9 @@ class SimulatedProvider(ScriptedProvider):
                     break
                 except ServerStopping:
                     break
+                except Exception:  # a bug in a plan: say so, drop the connection, keep serving
+                    traceback.print_exc(file=sys.stderr)
+                    break
                 finally:
                     request.mark_finished()
                     with self._lock:
