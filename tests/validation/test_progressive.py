@@ -575,6 +575,15 @@ def test_a_wrong_type_deep_in_a_random_answer_is_caught_exactly(data: st.DataObj
     assert caught.value.issues[0].path == f"$.items[{index}].quantity"
 
 
+def test_schemas_the_reference_engine_judges_work_alike() -> None:
+    # `patternProperties` sends a schema to the reference implementation (see the core).
+    schema = {"patternProperties": {"^x_": {"type": "integer"}}, "additionalProperties": False}
+    feed_all(eager(schema), list('{"x_a": 1, "x_b": 2}'))
+    at, error = raised_at(eager(schema), '{"x_a": 1, "y": 2, "x_b": 3}')
+    assert at == len('{"x_a": 1, "y": 2,')
+    assert error.issues[0].keyword == "additionalProperties"
+
+
 def test_close_judges_a_number_at_the_very_end() -> None:
     checker = eager({"type": "integer", "maximum": 10})
     checker.feed("12")
