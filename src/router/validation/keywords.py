@@ -126,11 +126,12 @@ class EnumKeyword:
 
     def validate(self, instance: Any) -> None:
         """Raise unless the instance equals one of the members."""
-        if isinstance(instance, list | dict):
+        kind = type(instance)
+        if kind is list or kind is dict:
             if any(json_equal(member, instance) for member in self._containers):
                 return
-        elif _unbool(instance) in self._scalars:
-            return
+        elif (("bool", instance) if kind is bool else instance) in self._scalars:
+            return  # the common case: one hash lookup, no Python call
         raise ValueError(f"{instance!r} is not one of {self._members!r}")
 
 
