@@ -94,3 +94,13 @@ def test_wait_for_requests_and_reset(provider: SimulatedProvider) -> None:
     provider.reset()
     assert provider.requests == []
     assert provider.script.pending == 0
+
+
+def test_arrival_times_show_the_gap_between_retries(provider: SimulatedProvider) -> None:
+    before = time.monotonic()
+    post(provider.base_url + "/chat/completions", json=chat())
+    time.sleep(0.2)
+    post(provider.base_url + "/chat/completions", json=chat())
+    first, second = provider.requests
+    assert before <= first.received_at < second.received_at
+    assert second.received_at - first.received_at >= 0.15

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,7 +72,8 @@ class RecordedRequest:
     `body` is the parsed JSON (None when absent or not JSON; `raw_body` keeps the bytes).
     `stream` says whether the body asked for a stream. `connection_id` numbers the TCP
     connection it came on (equal ids: the connection was reused). `client_closed` turns true
-    when the client went away before the response was complete.
+    when the client went away before the response was complete. `received_at` is the
+    `time.monotonic()` of its arrival (to check the gap a client left between retries).
     """
 
     index: int
@@ -82,6 +84,7 @@ class RecordedRequest:
     raw_body: bytes
     connection_id: int
     body: Any = None
+    received_at: float = field(default_factory=time.monotonic)
     _closed: threading.Event = field(default_factory=threading.Event, repr=False)
     _finished: threading.Event = field(default_factory=threading.Event, repr=False)
 
