@@ -7,9 +7,13 @@ before a final newline in Python only, `\\d` and `\\w` match non-ASCII digits an
 Python only, `.` matches `\\r` and `\\u2028` in Python only, and each side rejects patterns
 the other accepts (`a{,3}`, `\\Z`, `\\p{L}`, `(?<name>...)`). `multipleOf` on floats differs
 too: the reference divides in binary floating point (`0.3` is not a multiple of `0.1`), the
-Rust engine does not. These two keywords are therefore given to the fast engine as custom
-keywords that run exactly the reference's logic, so verdicts match by construction, while
-every other keyword keeps its native speed.
+Rust engine does not. The fast engine also compares floats in `enum` slowly, and asserts the
+content keywords under draft 7, which the reference treats as annotations.
+
+This module holds the custom keywords that run the reference's own logic inside the fast
+engine (so verdicts match by construction) and `native_pattern`, which tells the patterns
+that mean the same in both dialects (these stay native, at full speed) from the others.
+`router.validation.fastschema` decides, per occurrence, which keyword runs where.
 """
 
 from __future__ import annotations
