@@ -87,11 +87,11 @@ CASES = [
         ["YAML reads no as a boolean", 'quote it ("no")'],
     ),
     (
-        "quote-it-on",
+        "yaml-boolean-for-an-enum",
         RULE + "    mode: stream\n    stream: {include_usage: on}\n",
         5,
         29,
-        ["quote it"],
+        ["'on' is not an include_usage", "allowed: auto, always, never"],
     ),
     ("quote-it-yes-label", RULE + "    when: {labels.beta: yes}\n", 4, 25, ["quote it"]),
     ("quote-it-number-label", RULE + "    when: {labels.tenant: 42}\n", 4, 27, ["quote it"]),

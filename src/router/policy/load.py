@@ -149,7 +149,15 @@ class _Walker:
 
     def choice(self, node: Node, where: str, allowed: Sequence[str], what: str) -> str | None:
         """One of `allowed` (an enum value), with "did you mean" and "quote it"."""
-        text = self.string(node, where)
+        if (
+            isinstance(node, ScalarNode)
+            and node.tag in _YAML_WORDS
+            and node.value
+            and node.value not in allowed
+        ):
+            text: str | None = str(node.value)  # `mode: on`: quoting would not help either
+        else:
+            text = self.string(node, where)
         if text is None:
             return None
         if text not in allowed:
