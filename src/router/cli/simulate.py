@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
     import threading
 
     from router.errors import UsageError
+    from router.testing.core import is_chat_completions
     from router.testing.recording import RecordedRequest
     from router.testing.scenarios import BUILTIN, resolve_scenario
 
@@ -59,9 +60,11 @@ def run(args: argparse.Namespace) -> int:
     provider = scenario.provider(port=args.port, max_stall=args.max_stall)
 
     def log(request: RecordedRequest) -> None:
-        kind = "stream" if request.stream else "whole"
+        kind = ""
+        if is_chat_completions(request.method, request.path):
+            kind = "stream, " if request.stream else "whole, "
         sys.stderr.write(
-            f"#{request.index} {request.method} {request.path} ({kind}, "
+            f"#{request.index} {request.method} {request.path} ({kind}"
             f"connection {request.connection_id})\n"
         )
         sys.stderr.flush()
