@@ -21,7 +21,7 @@ from router.errors import CallError
 from router.policy import Policy
 from router.testing import SimulatedProvider
 
-CONNECT, FIRST_TOKEN, IDLE, TOTAL = 1.0, 0.3, 0.3, 3.0
+CONNECT, FIRST_TOKEN, IDLE, TOTAL = 1.0, 0.2, 0.2, 3.0
 REQUEST: dict[str, Any] = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}
 API_KEY = "sk-test-abcdefghijklmnopqrstuvwxyz"
 

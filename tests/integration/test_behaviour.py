@@ -345,22 +345,22 @@ def test_asyncio_wait_for_cancels_cleanly(provider: SimulatedProvider) -> None:
 
 def test_a_slow_consumer_is_not_idle_sync(provider: SimulatedProvider) -> None:
     provider.set_default(Reply.text(TEXT, token_delay=0.01))
-    router = Router(policy(idle=0.3), base_url=provider.base_url)
+    router = Router(policy(idle=0.2), base_url=provider.base_url)
     with router, router.call(REQUEST) as call:
         for delta in call:
             if delta in ("The", " quick"):
-                time.sleep(0.45)  # longer than idle: the caller's time, not the upstream's
+                time.sleep(0.3)  # longer than idle: the caller's time, not the upstream's
         assert call.result().text == TEXT
 
 
 @pytest.mark.anyio
 async def test_a_slow_consumer_is_not_idle_async(provider: SimulatedProvider) -> None:
     provider.set_default(Reply.text(TEXT, token_delay=0.01))
-    router = AsyncRouter(policy(idle=0.3), base_url=provider.base_url)
+    router = AsyncRouter(policy(idle=0.2), base_url=provider.base_url)
     async with router, router.call(REQUEST) as call:
         async for delta in call:
             if delta in ("The", " quick"):
-                await anyio.sleep(0.45)
+                await anyio.sleep(0.3)
         assert (await call.result()).text == TEXT
 
 
