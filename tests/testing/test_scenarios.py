@@ -100,6 +100,10 @@ def test_builtin_default_streams_its_greeting() -> None:
         ("quirks: {azure: true}\n", "quirks.azure: unknown key (did you mean 'azure_filters'?)"),
         ("default: {reply: tool_calls}\n", "default.calls: expected a list"),
         ("default: [unclosed\n", ":2:1: not valid YAML"),
+        ("default: {reply: text, token_delay: fast}\n", "default.token_delay: expected a number"),
+        ("default: {fault: close_mid_stream, after: 2.5}\n", "default.after: expected an integer"),
+        ("default: {reply: text, text: 42}\n", "default.text: expected a string"),
+        ("default: {fault: stall_mid_stream, seconds: -1}\n", "expected a number of seconds >= 0"),
     ],
 )
 def test_mistakes_are_usage_errors_naming_file_and_key(

@@ -222,6 +222,8 @@ def _build(
     where.check_keys(
         path, {**arguments, **({"calls": 1} if kind == "tool_calls" else {})}, parameters
     )
+    for name, value in arguments.items():
+        _check_type(name, value, where, f"{path}.{name}")
     if "reply" in arguments:
         nested = arguments["reply"]
         if not isinstance(nested, Mapping):
@@ -235,6 +237,25 @@ def _build(
         return factory(*positional, **arguments)
     except (TypeError, ValueError) as exc:
         raise where.error(path, str(exc)) from None
+
+
+_NUMBERS = frozenset({"first_token_delay", "token_delay", "interval", "seconds", "retry_after"})
+_INTEGERS = frozenset({"after", "status", "retry_after_ms", "size", "missing", "chunk_chars"})
+_TEXTS = frozenset({"text", "message", "error_type", "code", "finish_reason", "reasoning"})
+
+
+def _check_type(name: str, value: Any, where: _Where, path: str) -> None:
+    """Numbers where numbers belong, so a typo fails at load time, not mid-response."""
+    if value is None and name in ("seconds", "retry_after", "retry_after_ms", "finish_reason"):
+        return
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    http_date = name == "retry_after" and isinstance(value, str)
+    if name in _NUMBERS and not (is_number and value >= 0) and not http_date:
+        raise where.error(path, f"expected a number of seconds >= 0, got {value!r}")
+    if name in _INTEGERS and not (isinstance(value, int) and not isinstance(value, bool)):
+        raise where.error(path, f"expected an integer, got {value!r}")
+    if name in _TEXTS and not isinstance(value, str):
+        raise where.error(path, f"expected a string, got {value!r} (quote it)")
 
 
 def _tool_call(data: Any, where: _Where, path: str) -> ToolCallSpec:
