@@ -189,6 +189,10 @@ class CallCore:
     withheld: list[str] = field(default_factory=list)
     reported: bool = False
     whole_body: bool = False
+    #: The deadline of the read in progress: no clock can have run out before it.
+    deadline_at: float = 0.0
+    #: The stream said it is over (`[DONE]`); what follows is only the HTTP terminator.
+    stream_done: bool = False
 
     @classmethod
     def create(
@@ -258,6 +262,7 @@ class CallCore:
         self.attempt_started = now
         self.status_code = None
         self.whole_body = False
+        self.stream_done = False
         self.clocks.begin_attempt(now, stream=stream)
         if stream:
             from router.sse import SSEDecoder
@@ -285,7 +290,8 @@ class CallCore:
 
     def read_deadline(self, now: float) -> float:
         """Mark the start of a wait on the upstream; the absolute time the read must end by."""
-        return self.clocks.begin_wait(now)
+        deadline = self.deadline_at = self.clocks.begin_wait(now)
+        return deadline
 
     def on_response(self, status_code: int, headers: httpx.Headers, now: float) -> bool:
         """Headers arrived; False when the status is an error (read the body, then fail)."""
@@ -335,9 +341,11 @@ class CallCore:
                 clocks.progress(now)
                 if self.first_progress_at is None:
                     self.first_progress_at = now
-            if assembler.done and assembler.error is not None:
-                self.fail_stream(None)
-        if clocks.expired(now) is not None:
+            if assembler.done:
+                if assembler.error is not None:
+                    self.fail_stream(None)
+                self.stream_done = True
+        if now >= self.deadline_at:  # only then can a clock have run out
             self.check_clocks(now)
         text: str = assembler.take_text()
         if not text:
@@ -347,11 +355,6 @@ class CallCore:
             return ""
         self.delivered = True
         return text
-
-    @property
-    def stream_done(self) -> bool:
-        """The stream said it is over (`[DONE]`); what follows is only the HTTP terminator."""
-        return bool(self.assembler is not None and self.assembler.done)
 
     def end_stream(self, now: float, *, eof: bool = True) -> None:
         """The stream ended: keep its completion, or raise the attempt's failure."""

@@ -41,7 +41,12 @@ class _ClockedStream(httpcore.NetworkStream):
         self._inner = inner
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _clamp(timeout))
+        deadline = READ_DEADLINE.get()  # inlined `_clamp`: this runs on every socket read
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            left = left if left > _MIN_TIMEOUT else _MIN_TIMEOUT
+            timeout = left if timeout is None or left < timeout else timeout
+        return self._inner.read(max_bytes, timeout)
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self._inner.write(buffer, timeout)
