@@ -210,8 +210,18 @@ class ChoiceSpec:
 
     @property
     def text(self) -> str:
-        """The whole content, as a non-streaming answer carries it."""
+        """The whole content, joined."""
         return "".join(self.content)
+
+    @property
+    def message_content(self) -> str | None:
+        """`message.content` of a whole answer: null for a bare tool call or refusal.
+
+        A stream's role chunk carries null in the same cases, else "".
+        """
+        if not self.content and (self.tool_calls or self.refusal):
+            return None
+        return self.text
 
 
 class FaultKind(StrEnum):

@@ -247,11 +247,8 @@ class ChunkFactory:
         role chunk: `{"role": "assistant", "content": null, "tool_calls": [...], "refusal": null}`.
         """
         chunks: list[dict[str, Any]] = []
-        first: dict[str, Any] = {"role": "assistant"}
-        if spec.tool_calls or spec.refusal:
-            first["content"] = None
-        else:
-            first["content"] = ""
+        opening_content = None if spec.message_content is None else ""
+        first: dict[str, Any] = {"role": "assistant", "content": opening_content}
         opens_with_tool_call = bool(spec.tool_calls) and not (
             spec.content or spec.reasoning or spec.refusal
         )
@@ -301,7 +298,7 @@ def completion_body(
     for index, spec in enumerate(choices):
         message: dict[str, Any] = {
             "role": "assistant",
-            "content": None if (spec.tool_calls or spec.refusal) else spec.text,
+            "content": spec.message_content,
             "refusal": "".join(spec.refusal) if spec.refusal else None,
             "annotations": [],
         }

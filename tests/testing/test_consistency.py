@@ -1,0 +1,88 @@
+"""For any scripted reply, the stream and the whole answer say the same thing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from router.testing import ChoiceSpec, Reply, SimulatedTransport, ToolCallSpec
+
+from .conftest import chunks
+
+texts = st.lists(st.text(min_size=1, max_size=8), max_size=6).map(tuple)
+calls = st.lists(
+    st.builds(
+        ToolCallSpec.of,
+        st.sampled_from(["f", "get_weather", "lookup"]),
+        st.dictionaries(st.text(max_size=5), st.integers() | st.text(max_size=5), max_size=3),
+    ),
+    max_size=3,
+).map(tuple)
+choice_specs = st.builds(
+    ChoiceSpec,
+    content=texts,
+    reasoning=texts,
+    tool_calls=calls,
+    finish_reason=st.sampled_from([None, "stop", "length", "content_filter"]),
+    chunk_chars=st.integers(1, 12),
+)
+replies = st.builds(Reply, choices=st.lists(choice_specs, min_size=1, max_size=3).map(tuple))
+
+
+def assemble(raw: bytes) -> list[dict[str, Any]]:
+    """A minimal reference assembler: each choice's message and finish reason."""
+    out: dict[int, dict[str, Any]] = {}
+    for chunk in chunks(raw):
+        for choice in chunk["choices"]:
+            entry = out.setdefault(
+                choice["index"], {"content": "", "reasoning": "", "calls": {}, "finish": None}
+            )
+            delta = choice["delta"]
+            entry["content"] += delta.get("content") or ""
+            entry["reasoning"] += delta.get("reasoning_content") or ""
+            for fragment in delta.get("tool_calls", []):
+                call = entry["calls"].setdefault(fragment["index"], {"name": "", "arguments": ""})
+                call["name"] += fragment.get("function", {}).get("name", "")
+                call["arguments"] += fragment.get("function", {}).get("arguments", "")
+            entry["finish"] = choice["finish_reason"] or entry["finish"]
+    return [out[index] for index in sorted(out)]
+
+
+def whole(message_choice: dict[str, Any]) -> dict[str, Any]:
+    message = message_choice["message"]
+    return {
+        "content": message["content"] or "",
+        "reasoning": message.get("reasoning_content") or "",
+        "calls": {
+            position: {"name": c["function"]["name"], "arguments": c["function"]["arguments"]}
+            for position, c in enumerate(message.get("tool_calls", []))
+        },
+        "finish": message_choice["finish_reason"],
+    }
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(reply=replies, include_usage=st.booleans())
+def test_stream_and_whole_answer_agree(reply: Reply, include_usage: bool) -> None:
+    transport = SimulatedTransport(reply)
+    n = len(reply.choices)
+    body: dict[str, Any] = {"messages": [], "n": n}
+    with httpx.Client(transport=transport, base_url="https://x/v1") as client:
+        streamed = client.post(
+            "/chat/completions",
+            json={**body, "stream": True, "stream_options": {"include_usage": include_usage}},
+        )
+        answered = client.post("/chat/completions", json=body).json()
+    assert streamed.content.endswith(b"data: [DONE]\n\n")
+    assert assemble(streamed.content) == [whole(choice) for choice in answered["choices"]]
+    if include_usage:
+        final = chunks(streamed.content)[-1]
+        assert final["choices"] == []
+        assert final["usage"] == answered["usage"]
+    for choice in answered["choices"]:
+        for call in choice["message"].get("tool_calls", []):
+            json.loads(call["function"]["arguments"])
