@@ -25,6 +25,7 @@ calls = st.lists(
 choice_specs = st.builds(
     ChoiceSpec,
     content=texts,
+    refusal=texts,
     reasoning=texts,
     tool_calls=calls,
     finish_reason=st.sampled_from([None, "stop", "length", "content_filter"]),
@@ -39,10 +40,12 @@ def assemble(raw: bytes) -> list[dict[str, Any]]:
     for chunk in chunks(raw):
         for choice in chunk["choices"]:
             entry = out.setdefault(
-                choice["index"], {"content": "", "reasoning": "", "calls": {}, "finish": None}
+                choice["index"],
+                {"content": "", "refusal": "", "reasoning": "", "calls": {}, "finish": None},
             )
             delta = choice["delta"]
             entry["content"] += delta.get("content") or ""
+            entry["refusal"] += delta.get("refusal") or ""
             entry["reasoning"] += delta.get("reasoning_content") or ""
             for fragment in delta.get("tool_calls", []):
                 call = entry["calls"].setdefault(fragment["index"], {"name": "", "arguments": ""})
@@ -56,6 +59,7 @@ def whole(message_choice: dict[str, Any]) -> dict[str, Any]:
     message = message_choice["message"]
     return {
         "content": message["content"] or "",
+        "refusal": message["refusal"] or "",
         "reasoning": message.get("reasoning_content") or "",
         "calls": {
             position: {"name": c["function"]["name"], "arguments": c["function"]["arguments"]}
