@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -9,7 +10,8 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from router.testing import ChoiceSpec, Reply, SimulatedTransport, ToolCallSpec
+from router.testing import ChoiceSpec, Fault, Reply, SimulatedTransport, ToolCallSpec
+from router.testing.scripts import split_text
 
 from .conftest import chunks
 
@@ -90,3 +92,51 @@ def test_stream_and_whole_answer_agree(reply: Reply, include_usage: bool) -> Non
     for choice in answered["choices"]:
         for call in choice["message"].get("tool_calls", []):
             json.loads(call["function"]["arguments"])
+
+
+words = st.lists(st.from_regex(r"[a-z]{1,6}", fullmatch=True), min_size=1, max_size=8)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    words=words,
+    after=st.integers(0, 9),
+    make=st.sampled_from(
+        [Fault.close_mid_stream, Fault.end_without_done, Fault.error_event, Fault.malformed_chunk]
+    ),
+)
+def test_stream_faults_break_after_exactly_the_promised_deltas(
+    words: list[str], after: int, make: Any
+) -> None:
+    text = " ".join(words)
+    transport = SimulatedTransport(make(after=after, reply=Reply.text(text)))
+    received = b""
+    with (
+        httpx.Client(transport=transport, base_url="https://x/v1") as client,
+        client.stream("POST", "/chat/completions", json={"messages": [], "stream": True}) as r,
+        contextlib.suppress(httpx.RemoteProtocolError),
+    ):
+        for data in r.iter_raw():
+            received += data
+    deltas = [
+        c["choices"][0]["delta"]["content"]
+        for c in chunks_before_break(received)
+        if c.get("choices") and c["choices"][0]["delta"].get("content")
+    ]
+    assert deltas == list(split_text(text))[:after]
+
+
+def chunks_before_break(raw: bytes) -> list[dict[str, Any]]:
+    """The parsable chunks up to the first payload that is not a chunk."""
+    out = []
+    for block in raw.decode().split("\n\n"):
+        if not block.startswith("data: ") or block == "data: [DONE]":
+            continue
+        try:
+            chunk = json.loads(block[6:])
+        except json.JSONDecodeError:
+            break
+        if "error" in chunk:
+            break
+        out.append(chunk)
+    return out
