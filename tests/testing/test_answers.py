@@ -310,3 +310,14 @@ def test_obfuscation_padding_follows_usage_and_can_be_turned_off(
         ).content
     )
     assert all("obfuscation" not in chunk for chunk in plain)
+
+
+def test_stream_options_without_stream_is_a_400_as_at_openai(provider: SimulatedProvider) -> None:
+    rejected = post(provider, stream_options={"include_usage": True})
+    assert rejected.status_code == 400
+    assert rejected.json()["error"] == {
+        "message": "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+        "type": "invalid_request_error",
+        "param": "stream_options",
+        "code": None,
+    }

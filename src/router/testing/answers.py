@@ -54,6 +54,13 @@ def reply_plan(reply: Reply, request: RecordedRequest, config: PlanConfig) -> Re
             message="Unrecognized request argument supplied: stream_options",
             error_type="invalid_request_error",
         )
+    if request.stream_options is not None and not request.stream:
+        return error_plan(  # as OpenAI answers it
+            400,
+            message="The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+            error_type="invalid_request_error",
+            param="stream_options",
+        )
     if request.stream:
         plan = stream_plan(StreamScript(reply, request, config))
     else:
