@@ -378,3 +378,12 @@ def test_any_bytes_decode_the_same_however_they_are_split(stream: bytes, cuts: l
     points = sorted({cut % (len(stream) + 1) for cut in cuts})
     bounds = zip([0, *points], [*points, len(stream)], strict=True)
     assert decode_chunks([stream[start:end] for start, end in bounds]) == decode_chunks([stream])
+
+
+def test_reconnection_time_is_kept_even_without_data() -> None:
+    decoder = SSEDecoder()
+    assert decoder.reconnection_time is None
+    assert decoder.decode(b"retry: 2500\n\n") == []
+    assert decoder.reconnection_time == 2500
+    decoder.decode(b"retry: soon\ndata: x\n\n")
+    assert decoder.reconnection_time == 2500

@@ -87,6 +87,7 @@ class SSEDecoder:
         "_max_event",
         "_max_line",
         "_pending",
+        "_reconnection_time",
         "_retry",
         "_skip_lf",
     )
@@ -115,6 +116,7 @@ class SSEDecoder:
         self._retry: int | None = None
         self._id_buffer: str | None = None
         self._last_event_id: str | None = None
+        self._reconnection_time: int | None = None
         # True when nothing is pending: no partial line, no event fields (an uncommitted id
         # included), no CR to pair, no deferred error. The fast path in `decode` relies on it.
         self._clean = False
@@ -125,6 +127,11 @@ class SSEDecoder:
     def last_event_id(self) -> str | None:
         """The last event id the stream committed (what a reconnection sends back)."""
         return self._last_event_id
+
+    @property
+    def reconnection_time(self) -> int | None:
+        """The last valid `retry:` value in milliseconds, dispatched with data or not."""
+        return self._reconnection_time
 
     def decode(self, chunk: bytes) -> list[ServerSentEvent]:
         """Feed the next bytes of the stream; return the events they complete, in order.
@@ -293,7 +300,7 @@ class SSEDecoder:
                     continue
                 if name == b"retry":
                     if value.isdigit():  # bytes.isdigit: ASCII digits only, non-empty
-                        self._retry = int(value)
+                        self._retry = self._reconnection_time = int(value)
                     continue
                 if name != b"data":
                     continue  # unknown field: ignored
