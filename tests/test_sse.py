@@ -387,3 +387,9 @@ def test_reconnection_time_is_kept_even_without_data() -> None:
     assert decoder.reconnection_time == 2500
     decoder.decode(b"retry: soon\ndata: x\n\n")
     assert decoder.reconnection_time == 2500
+
+
+def test_many_data_lines_are_joined_without_a_list_per_line() -> None:
+    decoder = SSEDecoder(max_event_bytes=1_000_000)
+    events = decoder.decode(b"data\n" * 100_000 + b"data: end\n\n")
+    assert events == [ev("\n" * 100_000 + "end")]

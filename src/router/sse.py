@@ -57,7 +57,7 @@ class ServerSentEvent(NamedTuple):
     retry: int | None = None
 
 
-def _utf8(raw: bytes) -> str:
+def _utf8(raw: bytes | bytearray) -> str:
     return raw.decode("utf-8", "replace")
 
 
@@ -86,6 +86,7 @@ class SSEDecoder:
         "_last_event_id",
         "_max_event",
         "_max_line",
+        "_more",
         "_pending",
         "_reconnection_time",
         "_retry",
@@ -109,8 +110,11 @@ class SSEDecoder:
         self._pending = bytearray()
         # The previous chunk ended with CR: an LF starting the next one belongs to it.
         self._skip_lf = False
-        # The event being built: its data lines (raw bytes), their size, type and retry.
-        self._data: list[bytes] = []
+        # The event being built: its first data line, then (from the second line on) all of
+        # its data joined in one bytearray, so that memory stays close to the data's size
+        # however many lines it has; the size counted against the limit; type and retry.
+        self._data: bytes | None = None
+        self._more: bytearray | None = None
         self._data_size = 0
         self._event_type: str | None = None
         self._retry: int | None = None
@@ -209,7 +213,7 @@ class SSEDecoder:
         self._clean = not (
             pending
             or self._skip_lf
-            or self._data
+            or self._data is not None
             or self._event_type is not None
             or self._retry is not None
             or self._id_buffer != self._last_event_id
@@ -247,7 +251,8 @@ class SSEDecoder:
         return head
 
     def _reset_event(self) -> None:
-        self._data = []
+        self._data = None
+        self._more = None
         self._data_size = 0
         self._event_type = None
         self._retry = None
@@ -256,22 +261,23 @@ class SSEDecoder:
         self, lines: list[bytes], events: list[ServerSentEvent], *, check_lines: bool
     ) -> None:
         """Apply complete lines to the event being built, appending dispatched events."""
-        data = self._data
         for line in lines:
             if check_lines and len(line) > self._max_line:
                 self._line_too_long(len(line))
             if not line:
                 # A blank line dispatches the event (if it has data) and starts the next.
                 self._last_event_id = self._id_buffer
-                if data:
-                    text = _utf8(data[0]) if len(data) == 1 else _utf8(b"\n".join(data))
+                first = self._data
+                if first is not None:
+                    more = self._more
+                    text = _utf8(first if more is None else more)
                     events.append(
                         _new_event(
                             ServerSentEvent,
                             (self._event_type or _MESSAGE, text, self._id_buffer, self._retry),
                         )
                     )
-                    data = self._data = []
+                    self._data = self._more = None
                     self._data_size = 0
                 self._event_type = None
                 self._retry = None
@@ -304,7 +310,15 @@ class SSEDecoder:
                     continue
                 if name != b"data":
                     continue  # unknown field: ignored
-            data.append(value)
+            if self._data is None:
+                self._data = value
+            elif self._more is None:
+                self._more = bytearray(self._data)
+                self._more += b"\n"
+                self._more += value
+            else:
+                self._more += b"\n"
+                self._more += value
             self._data_size += len(value) + 1
             if self._data_size > self._max_event:
                 self._event_too_large(self._data_size)
