@@ -15,7 +15,7 @@ DEFAULT = str(default_policy_path())
 
 @pytest.fixture
 def changed(tmp_path: Path) -> str:
-    text = Path(DEFAULT).read_text(encoding="utf-8").replace("lt: 64", "lt: 128")
+    text = Path(DEFAULT).read_text(encoding="utf-8").replace("lt: 16", "lt: 128")
     path = tmp_path / "new.yaml"
     path.write_text(text, encoding="utf-8")
     return str(path)
@@ -33,7 +33,7 @@ def test_a_changed_threshold_exits_1_and_shows_the_region(
     out = capsys.readouterr().out
     assert "user-facing -> short-answer" in out
     assert "mode: stream -> batch" in out
-    assert "expected_tokens: 64..127" in out
+    assert "expected_tokens: 16..127" in out
     assert out.rstrip().endswith("2 changes")
 
 

@@ -42,7 +42,7 @@ def test_reordering_disjoint_rules_is_no_change() -> None:
 
 
 def test_a_moved_threshold_is_reported_with_its_region_and_example() -> None:
-    new = Policy.from_text(DEFAULT_TEXT.replace("lt: 64", "lt: 128"), source="new.yaml")
+    new = Policy.from_text(DEFAULT_TEXT.replace("lt: 16", "lt: 128"), source="new.yaml")
     diff = diff_policies(load_policy(), new)
     assert not diff.same
     to_short = [c for c in diff.changes if c.new_rule == "short-answer"]
@@ -52,9 +52,9 @@ def test_a_moved_threshold_is_reported_with_its_region_and_example() -> None:
         assert "mode" in change.changed
         assert change.old["mode"] == "stream"
         assert change.new["mode"] == "batch"
-        assert all(where["expected_tokens"] == "64..127" for where in change.where)
+        assert all(where["expected_tokens"] == "16..127" for where in change.where)
         assert change.example is not None
-        assert 64 <= change.example["expected_tokens"] <= 127
+        assert 16 <= change.example["expected_tokens"] <= 127
 
 
 def test_an_option_change_is_a_change_even_when_the_mode_stays() -> None:
