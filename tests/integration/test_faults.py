@@ -42,7 +42,9 @@ def test_refused_connection_is_retried_then_succeeds(
     kind: str, provider: SimulatedProvider
 ) -> None:
     retrying = policy(attempts=60)  # compiled first: the refusal window starts when queued
-    provider.enqueue(Fault.refuse_connection(seconds=0.5), Reply.text(TEXT))
+    # A window wide enough that even a slow first attempt on a loaded machine falls inside
+    # it, yet well within the 3 s total that 60 fast retries (20-40 ms apart) can outlast.
+    provider.enqueue(Fault.refuse_connection(seconds=1.5), Reply.text(TEXT))
     out = run_call(kind, provider, retrying)
     # Every try inside the refusal window fails to connect; the first one after it completes.
     assert out.error is None, out.error
