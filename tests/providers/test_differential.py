@@ -11,12 +11,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx2
 import openai
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletionChunk
+
+try:  # the HTTP library the installed openai package is built on
+    import httpx2 as sdk_http
+except ImportError:  # openai releases built on httpx
+    import httpx as sdk_http
 
 from router.completion import Status
 from router.providers import get_dialect
@@ -136,11 +140,11 @@ _CLIENT = openai.OpenAI(api_key="sk-test", base_url="http://127.0.0.1:9/v1", max
 
 def theirs(chunks: list[bytes]) -> dict[str, Any]:
     """The openai SDK's decoder and accumulator over the same chunks, in our JSON shape."""
-    response = httpx2.Response(
+    response = sdk_http.Response(
         200,
         headers={"content-type": "text/event-stream"},
         content=iter(chunks),
-        request=httpx2.Request("POST", "http://127.0.0.1:9/v1/chat/completions"),
+        request=sdk_http.Request("POST", "http://127.0.0.1:9/v1/chat/completions"),
     )
     sdk_stream = openai.Stream(cast_to=ChatCompletionChunk, response=response, client=_CLIENT)
     state: ChatCompletionStreamState[Any] = ChatCompletionStreamState()
