@@ -5,6 +5,7 @@ The public surface is listed in `__all__` (a test keeps it complete and sorted).
 
 from __future__ import annotations
 
+from router._lazy import lazy_exports
 from router.completion import (
     Attempt,
     Choice,
@@ -79,19 +80,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module_name = _LAZY.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'router' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
 __all__ = [

@@ -7,9 +7,9 @@ pure and need no extra: `router.relay.encoder`, `router.relay.events`.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
+from router._lazy import lazy_exports
 from router.relay.encoder import encode_comment, encode_event, encode_retry
 
 if TYPE_CHECKING:
@@ -25,13 +25,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module_name = _LAZY.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'router.relay' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
 __all__ = [
