@@ -19,7 +19,6 @@ Lifecycle of an attempt, as the drivers run it::
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import json
 import time
@@ -31,6 +30,7 @@ import httpx
 
 from router.completion import Attempt, Completion, Status, Timings, Usage
 from router.errors import (
+    AnswerRefused,
     CallCancelled,
     CallError,
     CallTimeout,
@@ -39,12 +39,14 @@ from router.errors import (
     FirstTokenTimeout,
     HookFailed,
     IdleTimeout,
+    IncompleteAnswer,
     ProtocolError,
     RouterError,
     StreamFailed,
     StreamInterrupted,
     TotalTimeout,
     UpstreamStatusError,
+    ValidationFailed,
 )
 from router.http import READ_DEADLINE
 from router.redact import redact_text, redact_value
@@ -193,6 +195,19 @@ class CallCore:
     deadline_at: float = 0.0
     #: The stream said it is over (`[DONE]`); what follows is only the HTTP terminator.
     stream_done: bool = False
+    #: An attempt has started and is not yet recorded (a cancel records it).
+    attempt_open: bool = False
+    # validation
+    #: The body the next attempt sends: the caller's, or a re-ask built from it (never mutated).
+    body: Mapping[str, Any] = field(default_factory=dict)
+    #: Re-asks still allowed (`validate: {reask: N}`).
+    reasks_left: int = 0
+    #: Usage of the answers that were re-asked (the call paid for each).
+    reasked_usage: list[Usage | None] = field(default_factory=list)
+    #: Whether stream attempts judge the answer while it arrives (`progressive: true`).
+    progressive: bool = False
+    #: The progressive checker of the stream attempt in progress, if any.
+    checker: Any = None
 
     @classmethod
     def create(
@@ -237,10 +252,14 @@ class CallCore:
             backoff_max=retries.backoff_max,
             fallback=options.stream.fallback == "batch",
         )
+        validate = options.validate
         return cls(
             decision=decision,
             decision_id=decision_id,
             request=request,
+            body=request,
+            reasks_left=max(int(validate.reask), 0) if validate.enabled else 0,
+            progressive=bool(validate.enabled and validate.progressive),
             dialect=dialect,
             endpoint=endpoint,
             clocks=clocks,
@@ -263,16 +282,24 @@ class CallCore:
         self.status_code = None
         self.whole_body = False
         self.stream_done = False
+        self.attempt_open = True
+        self.completion = self.last_partial = None
+        self.withheld.clear()
         self.clocks.begin_attempt(now, stream=stream)
+        self.checker = None
         if stream:
             from router.sse import SSEDecoder
 
             self.decoder = SSEDecoder()
             self.assembler = self.dialect.new_assembler()
+            if self.progressive:
+                from router.validation.progressive import progressive_checker
+
+                self.checker = progressive_checker(self.body, response_model=self.response_model)
         else:
             self.decoder = self.assembler = None
         body = self.dialect.shape_request(
-            self.request, stream=stream, include_usage=stream and self.include_usage
+            self.body, stream=stream, include_usage=stream and self.include_usage
         )
         left = self.clocks.total_left(now)
         timeout = httpx.Timeout(
@@ -350,14 +377,32 @@ class CallCore:
         text: str = assembler.take_text()
         if not text:
             return ""
+        if self.checker is not None:
+            self.check_progress(text)
         if self.withhold:
             self.withheld.append(text)
             return ""
         self.delivered = True
         return text
 
-    def end_stream(self, now: float, *, eof: bool = True) -> None:
-        """The stream ended: keep its completion, or raise the attempt's failure."""
+    def check_progress(self, text: str) -> None:
+        """Give the progressive checker the next delta; stop the attempt once it is doomed.
+
+        The delta that made the answer invalid is not released: it stays in the partial
+        completion, with everything before it.
+        """
+        try:
+            self.checker.feed(text)
+        except ValidationFailed as exc:
+            self.checker = None
+            self.last_partial = self.assembler.finish(eof=False)
+            raise AttemptFailed(exc, retryable=False) from None
+
+    def end_stream(self, now: float, *, eof: bool = True) -> str:
+        """The stream ended: keep its completion and return the text not yet released.
+
+        Raises the attempt's failure when the stream did not end complete.
+        """
         self.clocks.end_wait(now)
         try:
             events = self.decoder.flush()
@@ -378,21 +423,15 @@ class CallCore:
                 ),
                 retryable=not self.clocks.progressed,
             )
-        tail = self.assembler.take_text()
-        if tail:
-            if self.withhold:
-                self.withheld.append(tail)
-            else:
-                self.delivered = True
-                self.withheld.append(tail)  # released by the driver after this returns
+        tail: str = self.assembler.take_text()
+        if tail and self.checker is not None:
+            self.check_progress(tail)
         self.completion = completion
-
-    def take_tail(self) -> str:
-        """Text assembled by `end_stream` that the caller has not been given yet."""
-        if self.withhold:
+        if not tail or self.withhold:
+            if tail:
+                self.withheld.append(tail)
             return ""
-        tail = "".join(self.withheld)
-        self.withheld.clear()
+        self.delivered = True
         return tail
 
     def fail_stream(self, detail: str | None) -> None:
@@ -513,11 +552,13 @@ class CallCore:
 
     def record_attempt(self, error: CallError | None, now: float) -> None:
         """Append the attempt that just ended to the call's record."""
+        self.attempt_open = False
         action = self.action
         mode = action.mode if action is not None else self.mode
         if action is not None and action.fallback:
             mode = "batch"
         outcome = "ok" if error is None else _outcome_name(error)
+        answer = self.completion
         self.attempts.append(
             Attempt(
                 mode=mode,
@@ -525,16 +566,85 @@ class CallCore:
                 elapsed_ms=(now - self.attempt_started) * 1000.0,
                 status_code=self.status_code,
                 error=None if error is None else str(error),
+                usage=answer.usage if answer is not None else None,
+                issues=error.issues if isinstance(error, ValidationFailed) else (),
             )
         )
 
     # --- the end of the call --------------------------------------------------------------
+
+    def on_answer(self, now: float) -> AttemptAction | StopAction | None:
+        """An attempt brought an answer: validate it; None when the call has succeeded.
+
+        An invalid answer that another answer could fix, while re-asks are left and nothing
+        has reached the caller, starts a re-ask: the next attempt's action is returned. Any
+        other invalid answer ends the call: a `StopAction` with its `ValidationFailed`.
+        """
+        completion = self.completion
+        assert completion is not None
+        error = self.validation_error(completion)
+        if error is None:
+            self.succeed(now)
+            return None
+        self.record_attempt(error, now)
+        if self.may_reask(error, now):
+            return self.reask(completion, error, now)
+        self.stamp(completion, now)
+        completion.status = Status.FAILED
+        self.fail(error, now)
+        return StopAction(error)
+
+    def validation_error(self, completion: Completion) -> ValidationFailed | None:
+        """Validate when the decision or the caller asks for it; the failure, or None."""
+        if not (self.decision.options.validate.enabled or self.response_model is not None):
+            return None
+        from router.validation import validate_completion
+
+        try:
+            completion.parsed = validate_completion(
+                completion, self.request, response_model=self.response_model
+            )
+        except ValidationFailed as exc:
+            return exc
+        return None
+
+    def may_reask(self, error: ValidationFailed, now: float) -> bool:
+        """Whether to give this invalid answer back to the model (see `router.reask`)."""
+        from router.reask import can_reask
+
+        return (
+            self.reasks_left > 0
+            and not self.delivered
+            and self.clocks.total_left(now) > 0
+            and can_reask(error, self.completion)
+        )
+
+    def reask(self, completion: Completion, error: ValidationFailed, now: float) -> AttemptAction:
+        """Start a re-ask: the answer and its errors go back to the model, in the same clocks.
+
+        The re-ask is a new request, so it gets a fresh retry plan (its transient failures
+        are retried as any call's are); `total` keeps running across all of them.
+        """
+        from router.reask import reask_request
+
+        self.reasks_left -= 1
+        self.reasked_usage.append(completion.usage)
+        self.body = reask_request(self.body, completion, error)
+        self.completion = None
+        self.withheld.clear()  # text held back for billing belonged to the invalid answer
+        self.plan = self.plan.renewed()
+        return self.plan.start()
 
     def succeed(self, now: float) -> Completion:
         """The attempt that worked: stamp the record of the call on its completion."""
         self.record_attempt(None, now)
         completion = self.completion
         assert completion is not None
+        self.stamp(completion, now)
+        return completion
+
+    def stamp(self, completion: Completion, now: float) -> None:
+        """Write the record of the call (mode, attempts, timings) on its final completion."""
         self.finished_at = now
         if not self.whole_body:
             completion.mode = self.action.mode if self.action is not None else self.mode
@@ -545,24 +655,6 @@ class CallCore:
         completion.rate_limits = dict(self.rate_limits)
         if self.mode_reason is not None:
             completion.mode_reason = self.mode_reason
-        return completion
-
-    def validate(self) -> None:
-        """Validate the completion when the decision or the caller asks for it."""
-        completion = self.completion
-        assert completion is not None
-        if not (self.decision.options.validate.enabled or self.response_model is not None):
-            return
-        from router.validation import validate_completion
-
-        try:
-            completion.parsed = validate_completion(
-                completion, self.request, response_model=self.response_model
-            )
-        except CallError as exc:
-            completion.status = Status.FAILED
-            self.fail(exc, self.finished_at or 0.0)
-            raise
 
     def fail(self, error: CallError, now: float) -> CallError:
         """The call failed with `error`: attach what was received and the attempts."""
@@ -593,7 +685,7 @@ class CallCore:
         if self.assembler is not None and self.completion is None:
             self.last_partial = self.assembler.finish(eof=False)
         error = CallCancelled("the call was closed before it finished")
-        if self.action is not None and len(self.attempts) < self.plan.tries:
+        if self.attempt_open:
             self.record_attempt(error, now)  # the attempt in flight
         self.fail(error, now)
         return error
@@ -618,6 +710,8 @@ class CallCore:
         """What the usage hook is told about this call."""
         result = self.completion if self.error is None else self.error.partial
         usage = result.usage if result is not None else None
+        if self.reasked_usage:  # the call paid for every answer, re-asked ones included
+            usage = _sum_usage([*self.reasked_usage, usage])
         reason = None
         if usage is None:
             if self.error is not None:
@@ -678,6 +772,42 @@ class CallCore:
         return httpx.URL(self.endpoint.url).host or "the provider"
 
 
+def _sum_usage(usages: list[Usage | None]) -> Usage | None:
+    """The usage of several answers added up, detail fields (`raw`) included."""
+    present = [usage for usage in usages if usage is not None]
+    if not present:
+        return None
+
+    def add(field_values: list[int | None]) -> int | None:
+        known = [value for value in field_values if value is not None]
+        return sum(known) if known else None
+
+    raw: dict[str, Any] = {}
+    for usage in present:
+        _add_counts(raw, usage.raw)
+    return Usage(
+        prompt_tokens=add([usage.prompt_tokens for usage in present]),
+        completion_tokens=add([usage.completion_tokens for usage in present]),
+        total_tokens=add([usage.total_tokens for usage in present]),
+        raw=raw,
+    )
+
+
+def _add_counts(into: dict[str, Any], counts: Mapping[str, Any]) -> None:
+    """Add the numbers of `counts` into `into`, nested objects too; other values: the last."""
+    for key, value in counts.items():
+        if isinstance(value, bool) or not isinstance(value, int | float | Mapping):
+            into[key] = value
+        elif isinstance(value, Mapping):
+            nested = into.get(key)
+            if not isinstance(nested, dict):
+                nested = into[key] = {}
+            _add_counts(nested, value)
+        else:
+            previous = into.get(key)
+            into[key] = value + previous if isinstance(previous, int | float) else value
+
+
 def _outcome_name(error: CallError) -> str:
     if isinstance(error, CallTimeout):
         return f"{error.clock}_timeout"
@@ -687,6 +817,9 @@ def _outcome_name(error: CallError) -> str:
         ConnectionFailed: "connection_failed",
         StreamInterrupted: "interrupted",
         StreamFailed: "failed",
+        ValidationFailed: "invalid",
+        IncompleteAnswer: "incomplete",
+        AnswerRefused: "refused",
         CallCancelled: "cancelled",
     }.get(type(error), type(error).__name__)
 
@@ -707,10 +840,88 @@ def _abody_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
     return response.aiter_raw() if _plain(response) else response.aiter_bytes()
 
 
+class BodyBuffer:
+    """A whole response body, read under the call's clocks, up to `limit` bytes."""
+
+    __slots__ = ("_core", "_limit", "_parts", "_size")
+
+    def __init__(self, core: CallCore, limit: int | None) -> None:
+        self._core = core
+        self._limit = limit
+        self._parts: list[bytes] = []
+        self._size = 0
+
+    def add(self, chunk: bytes | None, now: float) -> bytes | None:
+        """Take one raw read (None: the end); the body once it is whole, else None."""
+        core = self._core
+        core.clocks.end_wait(now)
+        if chunk is None:
+            return b"".join(self._parts)
+        self._parts.append(chunk)
+        self._size += len(chunk)
+        if self._limit is not None and self._size >= self._limit:
+            return b"".join(self._parts)[: self._limit]
+        core.check_clocks(now)
+        return None
+
+
+def _read_sync(raw: Iterator[bytes], deadline: float) -> bytes | None:
+    """The next raw read, its socket bounded by `deadline`; None at the end of the body."""
+    token = READ_DEADLINE.set(deadline)
+    try:
+        return next(raw, None)
+    finally:
+        READ_DEADLINE.reset(token)
+
+
+class _Driver:
+    """What both handles share: the core, the hooks, the decision, and mapping failures."""
+
+    def __init__(
+        self,
+        core: CallCore,
+        *,
+        map_error: ErrorMapper,
+        usage_hook: Callable[[UsageReport], Any] | None,
+    ) -> None:
+        self._core = core
+        self._map_error = map_error
+        self._usage_hook = usage_hook
+        self._done = False
+
+    @property
+    def decision(self) -> Decision:
+        """The decision this call runs."""
+        return self._core.decision
+
+    def __repr__(self) -> str:
+        core = self._core
+        return (
+            f"<{type(self).__name__} mode={core.mode} rule={core.decision.rule!r} "
+            f"endpoint={core.endpoint!r}>"
+        )
+
+    def _mapped(self, exc: BaseException) -> BaseException:
+        """An httpx failure as the router's error: an attempt failure when it is a call's."""
+        core = self._core
+        error = self._map_error(exc, core, time.monotonic())
+        if isinstance(error, CallError):
+            return core.transport_failure(error)
+        return error
+
+    def _outcome(self) -> Completion:
+        """The call's completion, or its error raised."""
+        core = self._core
+        if core.error is not None:
+            raise core.error
+        assert core.completion is not None
+        return core.completion
+
+
 # --- the sync driver -------------------------------------------------------------------------
 
 
-class Call:
+class Call(_Driver):
     """A routed call: iterate for text deltas, then `result()` for the `Completion`.
 
     A context manager: leaving the block early closes the upstream connection at once and
@@ -725,21 +936,9 @@ class Call:
         map_error: ErrorMapper,
         usage_hook: Callable[[UsageReport], Any] | None,
     ) -> None:
-        self._core = core
+        super().__init__(core, map_error=map_error, usage_hook=usage_hook)
         self._client = client
-        self._map_error = map_error
-        self._usage_hook = usage_hook
         self._steps: Iterator[str] | None = None
-        self._done = False
-
-    @property
-    def decision(self) -> Decision:
-        """The decision this call runs."""
-        return self._core.decision
-
-    def __repr__(self) -> str:
-        core = self._core
-        return f"<Call mode={core.mode} rule={core.decision.rule!r} endpoint={core.endpoint!r}>"
 
     def __enter__(self) -> Call:
         return self
@@ -769,11 +968,7 @@ class Call:
         """
         for _ in self:
             pass
-        core = self._core
-        if core.error is not None:
-            raise core.error
-        assert core.completion is not None
-        return core.completion
+        return self._outcome()
 
     def close(self) -> None:
         """Stop the call now: the upstream connection is closed; an unfinished call is cancelled."""
@@ -783,24 +978,31 @@ class Call:
             steps.close()  # type: ignore[attr-defined]
         if self._core.finished_at is None:
             self._core.cancel(time.monotonic())
-            self._report()
+            self._report(failed=True)
 
-    def _report(self) -> None:
-        """Tell the usage hook how a failed or cancelled call ended (once)."""
+    def _report(self, *, failed: bool) -> None:
+        """Tell the usage hook how the call ended (once).
+
+        A hook that raises fails a finished call with `HookFailed`; a failed or cancelled
+        call keeps its own error.
+        """
         hook = self._usage_hook
         report = self._core.take_report()
-        if hook is not None and report is not None:
-            # A failed or cancelled call keeps its own error; the hook's cannot replace it.
-            with contextlib.suppress(Exception):
-                hook(report)
+        if hook is None or report is None:
+            return
+        try:
+            hook(report)
+        except Exception as exc:
+            if not failed:
+                raise self._core.hook_failed(exc, time.monotonic()) from exc
 
     def _run(self) -> Iterator[str]:
+        core = self._core
         try:
-            core = self._core
-            action: AttemptAction | SleepAction | StopAction = core.plan.start()
-            while True:
+            action: AttemptAction | SleepAction | StopAction | None = core.plan.start()
+            while action is not None:
                 if isinstance(action, StopAction):
-                    self._report()
+                    self._report(failed=True)
                     raise action.error
                 if isinstance(action, SleepAction):
                     time.sleep(core.sleep_time(action, time.monotonic()))
@@ -810,31 +1012,14 @@ class Call:
                     yield from self._attempt(action)
                 except AttemptFailed as failure:
                     action = core.on_attempt_failed(failure, time.monotonic())
-                    continue
-                break
-            yield from self._finish()
+                else:
+                    action = core.on_answer(time.monotonic())
+            self._report(failed=False)
+            text = core.final_text()
+            if text:
+                yield text
         finally:
             self._done = True
-
-    def _finish(self) -> Iterator[str]:
-        core = self._core
-        now = time.monotonic()
-        core.succeed(now)
-        try:
-            core.validate()
-        except CallError:
-            self._report()
-            raise
-        hook = self._usage_hook
-        report = core.take_report()
-        if hook is not None and report is not None:
-            try:
-                hook(report)
-            except Exception as exc:
-                raise core.hook_failed(exc, time.monotonic()) from exc
-        text = core.final_text()
-        if text:
-            yield text
 
     def _attempt(self, action: AttemptAction) -> Iterator[str]:
         core = self._core
@@ -861,30 +1046,18 @@ class Call:
                 else:
                     core.on_batch_body(self._read_body(response), time.monotonic())
             finally:
-                response.close()
+                response.close()  # before the end of the body: the connection is dropped
         except httpx.HTTPError as exc:
             raise self._mapped(exc) from None
-
-    def _mapped(self, exc: BaseException) -> BaseException:
-        core = self._core
-        error = self._map_error(exc, core, time.monotonic())
-        if isinstance(error, CallError):
-            return core.transport_failure(error)
-        return error
 
     def _stream(self, response: httpx.Response) -> Iterator[str]:
         core = self._core
         raw = _body_chunks(response)
         monotonic = time.monotonic
         while True:
-            token = READ_DEADLINE.set(core.read_deadline(monotonic()))
-            try:
-                chunk = next(raw, None)
-            finally:
-                READ_DEADLINE.reset(token)
+            chunk = _read_sync(raw, core.read_deadline(monotonic()))
             if chunk is None:
-                core.end_stream(monotonic())
-                tail = core.take_tail()
+                tail = core.end_stream(monotonic())
                 if tail:
                     yield tail
                 return
@@ -898,43 +1071,26 @@ class Call:
         """After `[DONE]`, read to the end of the body so the connection returns to the pool."""
         core = self._core
         try:
-            while True:
-                token = READ_DEADLINE.set(core.read_deadline(time.monotonic()))
-                try:
-                    if next(raw, None) is None:
-                        return
-                finally:
-                    READ_DEADLINE.reset(token)
+            while _read_sync(raw, core.read_deadline(time.monotonic())) is not None:
+                pass
         except httpx.HTTPError:
             return  # the answer is whole; the connection is simply not reused
 
     def _read_body(self, response: httpx.Response, *, limit: int | None = None) -> bytes:
         core = self._core
-        parts: list[bytes] = []
-        size = 0
+        buffer = BodyBuffer(core, limit)
         raw = _body_chunks(response)
         while True:
-            now = time.monotonic()
-            token = READ_DEADLINE.set(core.read_deadline(now))
-            try:
-                chunk = next(raw, None)
-            finally:
-                READ_DEADLINE.reset(token)
-            now = time.monotonic()
-            core.clocks.end_wait(now)
-            if chunk is None:
-                return b"".join(parts)
-            parts.append(chunk)
-            size += len(chunk)
-            if limit is not None and size >= limit:
-                return b"".join(parts)[:limit]
-            core.check_clocks(now)
+            chunk = _read_sync(raw, core.read_deadline(time.monotonic()))
+            body = buffer.add(chunk, time.monotonic())
+            if body is not None:
+                return body
 
 
 # --- the async driver ------------------------------------------------------------------------
 
 
-class AsyncCall:
+class AsyncCall(_Driver):
     """The async twin of `Call`: `async with`, `async for`, `await result()`, `await aclose()`.
 
     Cancelling the task that iterates it closes the upstream connection at once and ends the
@@ -951,25 +1107,11 @@ class AsyncCall:
         clocked: bool,
         on_start: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
-        self._core = core
+        super().__init__(core, map_error=map_error, usage_hook=usage_hook)
         self._client = client
-        self._map_error = map_error
-        self._usage_hook = usage_hook
         self._clocked = clocked
         self._on_start = on_start
         self._steps: AsyncIterator[str] | None = None
-        self._done = False
-
-    @property
-    def decision(self) -> Decision:
-        """The decision this call runs."""
-        return self._core.decision
-
-    def __repr__(self) -> str:
-        core = self._core
-        return (
-            f"<AsyncCall mode={core.mode} rule={core.decision.rule!r} endpoint={core.endpoint!r}>"
-        )
 
     async def __aenter__(self) -> AsyncCall:
         return self
@@ -998,11 +1140,7 @@ class AsyncCall:
         """Drain the call, validate per the decision, and return the `Completion`."""
         async for _ in self:
             pass
-        core = self._core
-        if core.error is not None:
-            raise core.error
-        assert core.completion is not None
-        return core.completion
+        return self._outcome()
 
     async def aclose(self) -> None:
         """Stop the call now: the upstream connection is closed; an unfinished call is cancelled."""
@@ -1019,19 +1157,21 @@ class AsyncCall:
                 await steps.aclose()  # type: ignore[attr-defined]
             if self._core.finished_at is None:
                 self._core.cancel(time.monotonic())
-                await self._report()
+                await self._report(failed=True)
 
-    async def _report(self) -> None:
-        """Tell the usage hook how a failed or cancelled call ended (once)."""
+    async def _report(self, *, failed: bool) -> None:
+        """Tell the usage hook (plain or async) how the call ended (once); see `Call._report`."""
         hook = self._usage_hook
         report = self._core.take_report()
-        if hook is not None and report is not None:
-            try:
-                outcome = hook(report)
-                if inspect.isawaitable(outcome):
-                    await outcome
-            except Exception:  # a failed call keeps its own error, not the hook's
-                pass
+        if hook is None or report is None:
+            return
+        try:
+            outcome = hook(report)
+            if inspect.isawaitable(outcome):
+                await outcome
+        except Exception as exc:
+            if not failed:
+                raise self._core.hook_failed(exc, time.monotonic()) from exc
 
     async def _run(self) -> AsyncIterator[str]:
         import anyio
@@ -1039,10 +1179,10 @@ class AsyncCall:
         core = self._core
         if self._on_start is not None:
             await self._on_start()
-        action: AttemptAction | SleepAction | StopAction = core.plan.start()
-        while True:
+        action: AttemptAction | SleepAction | StopAction | None = core.plan.start()
+        while action is not None:
             if isinstance(action, StopAction):
-                await self._report()
+                await self._report(failed=True)
                 raise action.error
             if isinstance(action, SleepAction):
                 await anyio.sleep(core.sleep_time(action, time.monotonic()))
@@ -1053,23 +1193,9 @@ class AsyncCall:
                     yield text
             except AttemptFailed as failure:
                 action = core.on_attempt_failed(failure, time.monotonic())
-                continue
-            break
-        core.succeed(time.monotonic())
-        try:
-            core.validate()
-        except CallError:
-            await self._report()
-            raise
-        hook = self._usage_hook
-        report = core.take_report()
-        if hook is not None and report is not None:
-            try:
-                outcome = hook(report)
-                if inspect.isawaitable(outcome):
-                    await outcome
-            except Exception as exc:
-                raise core.hook_failed(exc, time.monotonic()) from exc
+            else:
+                action = core.on_answer(time.monotonic())
+        await self._report(failed=False)
         text = core.final_text()
         if text:
             yield text
@@ -1107,27 +1233,31 @@ class AsyncCall:
                     body = await self._read_body(response, limit=ERROR_BODY_LIMIT)
                     core.status_failure(response.status_code, response.headers, body)
                 if prepared.stream and core.is_event_stream(response.headers):
-                    raw = _abody_chunks(response)
-                    monotonic = time.monotonic
-                    while True:
-                        chunk = await self._read(raw, core.read_deadline(monotonic()))
-                        if chunk is None:
-                            core.end_stream(monotonic())
-                            tail = core.take_tail()
-                            if tail:
-                                yield tail
-                            break
-                        text = core.feed(chunk, monotonic())
-                        if text:
-                            yield text
-                        if core.stream_done:
-                            await self._drain(raw)
+                    async for text in self._stream(response):
+                        yield text
                 else:
                     core.on_batch_body(await self._read_body(response), time.monotonic())
             finally:
-                await response.aclose()
+                await response.aclose()  # before the end of the body: the connection is dropped
         except (httpx.HTTPError, TimeoutError) as exc:
             raise self._mapped(exc) from None
+
+    async def _stream(self, response: httpx.Response) -> AsyncIterator[str]:
+        core = self._core
+        raw = _abody_chunks(response)
+        monotonic = time.monotonic
+        while True:
+            chunk = await self._read(raw, core.read_deadline(monotonic()))
+            if chunk is None:
+                tail = core.end_stream(monotonic())
+                if tail:
+                    yield tail
+                return
+            text = core.feed(chunk, monotonic())
+            if text:
+                yield text
+            if core.stream_done:
+                await self._drain(raw)
 
     async def _drain(self, raw: AsyncIterator[bytes]) -> None:
         """After `[DONE]`, read to the end of the body so the connection returns to the pool."""
@@ -1138,26 +1268,12 @@ class AsyncCall:
         except (httpx.HTTPError, TimeoutError):
             return  # the answer is whole; the connection is simply not reused
 
-    def _mapped(self, exc: BaseException) -> BaseException:
-        core = self._core
-        error = self._map_error(exc, core, time.monotonic())
-        if isinstance(error, CallError):
-            return core.transport_failure(error)
-        return error
-
     async def _read_body(self, response: httpx.Response, *, limit: int | None = None) -> bytes:
         core = self._core
-        parts: list[bytes] = []
-        size = 0
+        buffer = BodyBuffer(core, limit)
         raw = _abody_chunks(response)
         while True:
             chunk = await self._read(raw, core.read_deadline(time.monotonic()))
-            now = time.monotonic()
-            core.clocks.end_wait(now)
-            if chunk is None:
-                return b"".join(parts)
-            parts.append(chunk)
-            size += len(chunk)
-            if limit is not None and size >= limit:
-                return b"".join(parts)[:limit]
-            core.check_clocks(now)
+            body = buffer.add(chunk, time.monotonic())
+            if body is not None:
+                return body

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from router.errors import ValidationIssue
 
 __all__ = [
     "Attempt",
@@ -137,6 +140,10 @@ class Attempt:
     elapsed_ms: float
     status_code: int | None = None
     error: str | None = None
+    #: The usage the provider reported for this attempt's answer (each re-ask is paid for).
+    usage: Usage | None = None
+    #: Why this attempt's answer was invalid (outcome "invalid"), each issue with its path.
+    issues: tuple[ValidationIssue, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape used by `router call` and the usage hook."""
@@ -146,6 +153,8 @@ class Attempt:
             "elapsed_ms": round(self.elapsed_ms, 3),
             "status_code": self.status_code,
             "error": self.error,
+            "usage": self.usage.to_dict() if self.usage is not None else None,
+            "issues": [issue.to_dict() for issue in self.issues],
         }
 
 

@@ -336,6 +336,19 @@ class RetryPlan:
         """Attempts started so far (the fallback included)."""
         return self._tries
 
+    def renewed(self) -> RetryPlan:
+        """A fresh plan with the same settings and clocks, for a new request (a re-ask)."""
+        return RetryPlan(
+            mode=self._mode,
+            clocks=self._clocks,
+            attempts=self._attempts,
+            backoff_initial=self._backoff_initial,
+            backoff_max=self._backoff_max,
+            fallback=self._fallback,
+            retry_after_cap=self._retry_after_cap,
+            random_source=self._random,
+        )
+
     def start(self) -> AttemptAction:
         """The first attempt."""
         return self._next(self._mode, fallback=False)
