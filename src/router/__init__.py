@@ -53,7 +53,12 @@ __version__ = "0.1.0"
 #: first use, so that `import router` and the `router decide` path stay fast.
 _LAZY: dict[str, str] = {
     "AsyncRouter": "router.client",
+    "DecisionRecord": "router.client",
     "Router": "router.client",
+    "RouterOptions": "router.client",
+    "AsyncCall": "router.call",
+    "Call": "router.call",
+    "UsageReport": "router.call",
     "Decision": "router.decision",
     "Intent": "router.intent",
     "Options": "router.decision",
@@ -85,8 +90,10 @@ __getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 __all__ = [
     "AnswerRefused",
+    "AsyncCall",
     "AsyncRouter",
     "Attempt",
+    "Call",
     "CallCancelled",
     "CallError",
     "CallTimeout",
@@ -97,6 +104,7 @@ __all__ = [
     "ConnectTimeout",
     "ConnectionFailed",
     "Decision",
+    "DecisionRecord",
     "Diagnostic",
     "Dialect",
     "EventTooLarge",
@@ -121,6 +129,7 @@ __all__ = [
     "Retries",
     "Router",
     "RouterError",
+    "RouterOptions",
     "SSEDecoder",
     "SchemaValidator",
     "ServerSentEvent",
@@ -137,6 +146,7 @@ __all__ = [
     "UpstreamStatusError",
     "Usage",
     "UsageError",
+    "UsageReport",
     "ValidateOptions",
     "ValidationFailed",
     "ValidationIssue",
