@@ -195,6 +195,8 @@ class CallCore:
     deadline_at: float = 0.0
     #: The stream said it is over (`[DONE]`); what follows is only the HTTP terminator.
     stream_done: bool = False
+    #: The stream attempt's body has ended and its completion is kept.
+    stream_ended: bool = False
     #: An attempt has started and is not yet recorded (a cancel records it).
     attempt_open: bool = False
     # validation
@@ -281,7 +283,7 @@ class CallCore:
         self.attempt_started = now
         self.status_code = None
         self.whole_body = False
-        self.stream_done = False
+        self.stream_done = self.stream_ended = False
         self.attempt_open = True
         self.completion = self.last_partial = None
         self.withheld.clear()
@@ -350,8 +352,13 @@ class CallCore:
         """Whether a stream attempt got an event stream (some servers answer JSON instead)."""
         return "text/event-stream" in headers.get("content-type", "")
 
-    def feed(self, chunk: bytes, now: float) -> str:
-        """Take one raw read of a stream; the text to release to the caller now."""
+    def feed(self, chunk: bytes | None, now: float) -> str:
+        """Take one raw read of a stream (None: its end); the text to release to the caller now.
+
+        At the end, `stream_ended` is set, or the attempt's failure raised (see `end_stream`).
+        """
+        if chunk is None:
+            return self.end_stream(now)
         clocks = self.clocks
         clocks.end_wait(now)
         try:
@@ -404,6 +411,7 @@ class CallCore:
         Raises the attempt's failure when the stream did not end complete.
         """
         self.clocks.end_wait(now)
+        self.stream_ended = True
         try:
             events = self.decoder.flush()
         except ProtocolError as exc:
@@ -1054,14 +1062,8 @@ class Call(_Driver):
         core = self._core
         raw = _body_chunks(response)
         monotonic = time.monotonic
-        while True:
-            chunk = _read_sync(raw, core.read_deadline(monotonic()))
-            if chunk is None:
-                tail = core.end_stream(monotonic())
-                if tail:
-                    yield tail
-                return
-            text = core.feed(chunk, monotonic())
+        while not core.stream_ended:
+            text = core.feed(_read_sync(raw, core.read_deadline(monotonic())), monotonic())
             if text:
                 yield text
             if core.stream_done:
@@ -1246,14 +1248,8 @@ class AsyncCall(_Driver):
         core = self._core
         raw = _abody_chunks(response)
         monotonic = time.monotonic
-        while True:
-            chunk = await self._read(raw, core.read_deadline(monotonic()))
-            if chunk is None:
-                tail = core.end_stream(monotonic())
-                if tail:
-                    yield tail
-                return
-            text = core.feed(chunk, monotonic())
+        while not core.stream_ended:
+            text = core.feed(await self._read(raw, core.read_deadline(monotonic())), monotonic())
             if text:
                 yield text
             if core.stream_done:

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar, Unpack
 
 import httpx
 
@@ -43,6 +43,11 @@ DEFAULT_AZURE_API_VERSION = "2024-10-21"
 
 UsageHook = Callable[[UsageReport], Any]
 DecisionHook = Callable[["DecisionRecord"], Any]
+
+#: The handle a router returns: `Call` (sync) or `AsyncCall`.
+HandleT = TypeVar("HandleT", Call, AsyncCall)
+#: The httpx client a router sends with.
+ClientT = TypeVar("ClientT", httpx.Client, httpx.AsyncClient)
 
 
 class RouterOptions(TypedDict, total=False):
@@ -132,8 +137,21 @@ def _load_policy(policy: Policy | str | os.PathLike[str] | None) -> Policy:
     return load_policy(policy)
 
 
-class _RouterBase:
-    """Configuration, policy and endpoints; no I/O."""
+def _client(
+    given: ClientT | None, build: Callable[[], tuple[ClientT, bool]]
+) -> tuple[ClientT, bool, bool]:
+    """The client to send with, whether its reads follow the clocks, whether the router owns it."""
+    if given is None:
+        client, clocked = build()
+        return client, clocked, True
+    return given, False, False
+
+
+class _RouterBase(Generic[HandleT]):
+    """Configuration, policy, endpoints and starting calls; no I/O.
+
+    `call` is shared: the drivers differ only in the handle they build (`_handle`).
+    """
 
     def __init__(
         self,
@@ -280,11 +298,42 @@ class _RouterBase:
         )
         return core, record
 
+    def call(
+        self,
+        request: Mapping[str, Any],
+        *,
+        deadline: float | None = None,
+        headers: Mapping[str, str] | None = None,
+        api_key: str | None = None,
+        response_model: Any = None,
+        **hints: Any,
+    ) -> HandleT:
+        """Start a call: iterate the handle for text deltas (`async for` with `AsyncRouter`),
+        then `result()`.
+
+        The decision is made now. `deadline` (seconds) can only shorten the policy's `total`;
+        `headers` and `api_key` apply to this call only (bring-your-own-key tenants);
+        `response_model` (a pydantic model) validates and parses the answer; `hints` are
+        intent fields.
+        """
+        core, record = self._prepare(
+            request,
+            deadline=deadline,
+            headers=headers,
+            api_key=api_key,
+            response_model=response_model,
+            hints=hints,
+        )
+        return self._handle(core, record)
+
+    def _handle(self, core: CallCore, record: DecisionRecord) -> HandleT:
+        raise NotImplementedError
+
     def _decision_failed(self, exc: Exception) -> HookFailed:
         return HookFailed(f"the decision hook raised {type(exc).__name__}: {exc}")
 
 
-class Router(_RouterBase):
+class Router(_RouterBase[Call]):
     """Decide per call whether to stream or fetch whole, then run the call (sync).
 
     `Router(policy=None, *, base_url=..., api_key=None, api_key_env=None, headers=None,
@@ -310,35 +359,10 @@ class Router(_RouterBase):
                     code=name,
                 )
         super().__init__(policy, usage_hook=usage_hook, decision_hook=decision_hook, **options)
-        if http_client is None:
-            self._client, self._clocked = new_sync_client()
-            self._owns_client = True
-        else:
-            self._client, self._clocked, self._owns_client = http_client, False, False
+        self._client, self._clocked, self._owns_client = _client(http_client, new_sync_client)
 
-    def call(
-        self,
-        request: Mapping[str, Any],
-        *,
-        deadline: float | None = None,
-        headers: Mapping[str, str] | None = None,
-        api_key: str | None = None,
-        response_model: Any = None,
-        **hints: Any,
-    ) -> Call:
-        """Start a call: iterate the handle for text deltas, then `result()`.
-
-        `deadline` (seconds) can only shorten the policy's `total`; `headers` and `api_key`
-        apply to this call only (bring-your-own-key tenants).
-        """
-        core, record = self._prepare(
-            request,
-            deadline=deadline,
-            headers=headers,
-            api_key=api_key,
-            response_model=response_model,
-            hints=hints,
-        )
+    def _handle(self, core: CallCore, record: DecisionRecord) -> Call:
+        """The sync handle; the decision hook runs now, before the handle is returned."""
         if self._decision_hook is not None:
             try:
                 self._decision_hook(record)
@@ -365,7 +389,7 @@ class Router(_RouterBase):
         self.close()
 
 
-class AsyncRouter(_RouterBase):
+class AsyncRouter(_RouterBase[AsyncCall]):
     """The async twin of `Router`: `async with router.call(...) as call: async for ...`.
 
     Hooks may be plain or async functions.
@@ -381,34 +405,10 @@ class AsyncRouter(_RouterBase):
         **options: Unpack[RouterOptions],
     ) -> None:
         super().__init__(policy, usage_hook=usage_hook, decision_hook=decision_hook, **options)
-        if http_client is None:
-            self._client, self._clocked = new_async_client()
-            self._owns_client = True
-        else:
-            self._client, self._clocked, self._owns_client = http_client, False, False
+        self._client, self._clocked, self._owns_client = _client(http_client, new_async_client)
 
-    def call(
-        self,
-        request: Mapping[str, Any],
-        *,
-        deadline: float | None = None,
-        headers: Mapping[str, str] | None = None,
-        api_key: str | None = None,
-        response_model: Any = None,
-        **hints: Any,
-    ) -> AsyncCall:
-        """Start a call (see `Router.call`); use the handle with `async with` / `async for`.
-
-        The decision is made now; the decision hook (plain or async) runs when the call starts.
-        """
-        core, record = self._prepare(
-            request,
-            deadline=deadline,
-            headers=headers,
-            api_key=api_key,
-            response_model=response_model,
-            hints=hints,
-        )
+    def _handle(self, core: CallCore, record: DecisionRecord) -> AsyncCall:
+        """The async handle; the decision hook (plain or async) runs when the call starts."""
         hook = self._decision_hook
 
         async def log_decision() -> None:
