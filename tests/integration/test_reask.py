@@ -246,3 +246,29 @@ def test_a_withheld_stream_is_reasked(kind: str, provider: SimulatedProvider) ->
         ("stream", "invalid"),
         ("stream", "ok"),
     ]
+
+
+def test_reasks_run_inside_the_same_total_clock(kind: str, provider: SimulatedProvider) -> None:
+    from router.errors import TotalTimeout
+
+    from .conftest import within
+
+    # Each answer takes a good part of `total`: the re-asks run out of it long before 5.
+    provider.set_default(Reply.json(INVALID, token_delay=0.3 / 20, chunk_chars=8))
+    text = (
+        "version: 1\n"
+        "defaults:\n"
+        "  mode: batch\n"
+        "  validate: {reask: 5}\n"
+        "  timeouts: {connect: 1s, total: 0.5s}\n"
+        "  retries: {attempts: 1}\n"
+        "rules: []\n"
+    )
+    out = run_call(kind, provider, Policy.from_text(text), ORDER_REQUEST)
+    assert isinstance(out.error, TotalTimeout)
+    assert within(out.elapsed, 0.5)
+    *reasked, last = [a.outcome for a in out.error.attempts]
+    assert reasked
+    assert set(reasked) == {"invalid"}
+    assert last == "total_timeout"
+    assert len(provider.chat_requests) == len(reasked) + 1 < 6
