@@ -12,9 +12,15 @@ Lifecycle of an attempt, as the drivers run it::
     prepared = core.prepare(action, now)            # URL, headers, shaped body, timeouts
     core.on_response(status, headers, now)          # False: read the error body, then
     core.status_failure(status, body)               #   raise the attempt's failure
-    text = core.feed(raw_bytes, now)                # every raw read; clocks checked here
-    core.end_stream(now) / core.on_batch_body(body) # the attempt's completion
+    text = core.feed(raw_bytes, now)                # every raw read (None: the end); clocks
+                                                    #   and the progressive check run here
+    core.on_batch_body(body, now)                   # or: a whole answer
     action = core.on_attempt_failed(failure, now)   # on any failure: retry, sleep, stop
+    action = core.on_answer(now)                    # an answer: validate; None (done), a
+                                                    #   re-ask's attempt, or stop
+
+Validation, re-asks (`router.reask`) and progressive checks live in the core too, so the
+sync and async handles behave alike by construction.
 """
 
 from __future__ import annotations
@@ -792,7 +798,7 @@ def _sum_usage(usages: list[Usage | None]) -> Usage | None:
 
     raw: dict[str, Any] = {}
     for usage in present:
-        _add_counts(raw, usage.raw)
+        _add_counts(raw, usage.to_dict())
     return Usage(
         prompt_tokens=add([usage.prompt_tokens for usage in present]),
         completion_tokens=add([usage.completion_tokens for usage in present]),
