@@ -11,14 +11,16 @@ import copy
 import json
 from typing import Any
 
+import anyio
 import pytest
 
+from router.client import AsyncRouter
 from router.completion import Status
-from router.errors import AnswerRefused, IncompleteAnswer, ValidationFailed
+from router.errors import AnswerRefused, IncompleteAnswer, TotalTimeout, ValidationFailed
 from router.policy import Policy
-from router.testing import Reply, SimulatedProvider, ToolCallSpec
+from router.testing import Fault, Reply, SimulatedProvider, ToolCallSpec
 
-from .conftest import REQUEST, run_call
+from .conftest import API_KEY, REQUEST, run_call, within
 
 ORDER_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -180,8 +182,6 @@ def test_a_truncated_or_refused_answer_is_not_reasked(
 def test_a_transient_failure_during_a_reask_is_retried(
     kind: str, provider: SimulatedProvider
 ) -> None:
-    from router.testing import Fault
-
     provider.enqueue(Reply.json(INVALID), Fault.http_status(503), Reply.json(VALID, usage=USAGE_2))
     out = run_call(kind, provider, reask_policy(1, attempts=2), ORDER_REQUEST)
     assert out.error is None, out.error
@@ -249,10 +249,6 @@ def test_a_withheld_stream_is_reasked(kind: str, provider: SimulatedProvider) ->
 
 
 def test_reasks_run_inside_the_same_total_clock(kind: str, provider: SimulatedProvider) -> None:
-    from router.errors import TotalTimeout
-
-    from .conftest import within
-
     # Each answer takes a good part of `total`: the re-asks run out of it long before 5.
     provider.set_default(Reply.json(INVALID, token_delay=0.3 / 20, chunk_chars=8))
     text = (
@@ -272,3 +268,23 @@ def test_reasks_run_inside_the_same_total_clock(kind: str, provider: SimulatedPr
     assert set(reasked) == {"invalid"}
     assert last == "total_timeout"
     assert len(provider.chat_requests) == len(reasked) + 1 < 6
+
+
+@pytest.mark.anyio
+async def test_cancelling_during_a_reask_records_it_and_closes_the_upstream(
+    provider: SimulatedProvider,
+) -> None:
+    provider.enqueue(Reply.json(INVALID), Reply.json(VALID, first_token_delay=3.0))
+    reports: list[Any] = []
+    async with AsyncRouter(
+        reask_policy(1), base_url=provider.base_url, api_key=API_KEY, usage_hook=reports.append
+    ) as router:
+        call = router.call(ORDER_REQUEST)
+        with anyio.move_on_after(0.5):
+            await call.result()
+        await call.aclose()
+    (report,) = reports
+    assert report.status is Status.CANCELLED
+    assert [a.outcome for a in report.attempts] == ["invalid", "cancelled"]
+    assert len(provider.chat_requests) == 2
+    assert provider.chat_requests[1].wait_client_closed(2.0)
