@@ -105,6 +105,8 @@ class UsageReport:
 
     `usage` is None when the provider sent none; `reason` then says why (not requested, the
     provider does not accept `stream_options`, the stream ended before it, the call failed).
+    After re-asks, `usage` is the sum over every answer the call paid for; each of
+    `attempts` carries its own.
     """
 
     usage: Usage | None
