@@ -304,7 +304,9 @@ def test_endless_deltas_end_at_the_deadline(kind: str, provider: SimulatedProvid
     assert out.error.limit_ms == 600
     assert within(out.elapsed, 0.6)
     assert out.deltas
-    assert out.result.text == "".join(out.deltas)
+    # The partial keeps everything received: all that was delivered, and possibly the text
+    # of the very read on which the deadline was found to have passed.
+    assert out.result.text.startswith("".join(out.deltas))
 
 
 def test_short_body_in_batch_mode_is_retried(kind: str, provider: SimulatedProvider) -> None:
