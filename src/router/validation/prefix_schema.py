@@ -34,7 +34,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
-from router.validation.schema import SchemaValidator, compile_schema
+from router.validation.schema import SchemaValidator, compile_schema, uses_keyword
 
 __all__ = ["prefix_schema", "prefix_validator"]
 
@@ -175,7 +175,7 @@ def _rewrite(node: Any) -> Any:
         elif key in _KEPT:
             out[key] = value
         else:
-            if _mentions(value, _WOULD_CHANGE):
+            if uses_keyword(value, _WOULD_CHANGE):
                 raise _UnknownSubschemas(key)
             out[key] = value  # an unknown keyword: validators ignore it
     if "then" in node and "else" in node and "if" in node:
@@ -200,17 +200,3 @@ def _container_kind(value: Any) -> str | None:
     if isinstance(value, list):
         return "array"
     return None
-
-
-def _mentions(value: Any, keywords: frozenset[str]) -> bool:
-    """Whether any object inside `value` has one of `keywords` as a key."""
-    stack = [value]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, dict):
-            if not keywords.isdisjoint(current):
-                return True
-            stack.extend(current.values())
-        elif isinstance(current, list):
-            stack.extend(current)
-    return False

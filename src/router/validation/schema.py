@@ -47,7 +47,14 @@ def _load_fast_engine() -> Any:
 
 _FAST_ENGINE = _load_fast_engine()
 
-__all__ = ["SchemaCache", "SchemaValidator", "canonical_json", "compile_schema", "summarize"]
+__all__ = [
+    "SchemaCache",
+    "SchemaValidator",
+    "canonical_json",
+    "compile_schema",
+    "summarize",
+    "uses_keyword",
+]
 
 Engine = Literal["jsonschema-rs", "jsonschema"]
 _K = TypeVar("_K", str, bytes)
@@ -71,7 +78,7 @@ def canonical_json(schema: Mapping[str, Any] | bool) -> str:
         raise InvalidSchema(f"the schema is not JSON data: {exc}") from None
 
 
-def _uses_keyword(node: Any, keywords: frozenset[str]) -> bool:
+def uses_keyword(node: Any, keywords: frozenset[str]) -> bool:
     """Whether any object in the schema has one of `keywords` as a key (conservative)."""
     stack = [node]
     while stack:
@@ -158,7 +165,7 @@ class SchemaValidator:
 
     @staticmethod
     def _build_fast(schema: dict[str, Any] | bool) -> Any:
-        if _FAST_ENGINE is None or _uses_keyword(schema, _REFERENCE_ONLY_KEYWORDS):
+        if _FAST_ENGINE is None or uses_keyword(schema, _REFERENCE_ONLY_KEYWORDS):
             return None
         rewritten = rewrite(schema)
         if rewritten is None:
