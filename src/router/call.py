@@ -12,8 +12,8 @@ Lifecycle of an attempt, as the drivers run it::
     prepared = core.prepare(action, now)            # URL, headers, shaped body, timeouts
     core.on_response(status, headers, now)          # False: read the error body, then
     core.status_failure(status, body)               #   raise the attempt's failure
-    text = core.feed(raw_bytes, now)                # every raw read (None: the end); clocks
-                                                    #   and the progressive check run here
+    text = core.feed(raw_bytes, now)                # every chunk read (None: the end); the
+                                                    #   clocks and the progressive check run here
     core.on_batch_body(body, now)                   # or: a whole answer
     action = core.on_attempt_failed(failure, now)   # on any failure: retry, sleep, stop
     action = core.on_answer(now)                    # an answer: validate; None (done), a
@@ -54,7 +54,7 @@ from router.errors import (
     UpstreamStatusError,
     ValidationFailed,
 )
-from router.http import READ_DEADLINE
+from router.http import READ_DEADLINE, bind_clocks
 from router.redact import redact_text, redact_value
 from router.resilience import (
     AttemptAction,
@@ -199,8 +199,6 @@ class CallCore:
     withheld: list[str] = field(default_factory=list)
     reported: bool = False
     whole_body: bool = False
-    #: The deadline of the read in progress: no clock can have run out before it.
-    deadline_at: float = 0.0
     #: The stream said it is over (`[DONE]`); what follows is only the HTTP terminator.
     stream_done: bool = False
     #: The stream attempt's body has ended and its completion is kept.
@@ -327,8 +325,7 @@ class CallCore:
 
     def read_deadline(self, now: float) -> float:
         """Mark the start of a wait on the upstream; the absolute time the read must end by."""
-        deadline = self.deadline_at = self.clocks.begin_wait(now)
-        return deadline
+        return self.clocks.begin_wait(now)
 
     def on_response(self, status_code: int, headers: httpx.Headers, now: float) -> bool:
         """Headers arrived; False when the status is an error (read the body, then fail)."""
@@ -361,14 +358,15 @@ class CallCore:
         return "text/event-stream" in headers.get("content-type", "")
 
     def feed(self, chunk: bytes | None, now: float) -> str:
-        """Take one raw read of a stream (None: its end); the text to release to the caller now.
+        """Take one chunk of a stream (None: its end); the text to release to the caller now.
 
+        The read that produced `chunk` has ended its wait on the clocks (the socket reads do,
+        see `router.http`); here the clocks are checked once one of them may have run out.
         At the end, `stream_ended` is set, or the attempt's failure raised (see `end_stream`).
         """
         if chunk is None:
             return self.end_stream(now)
         clocks = self.clocks
-        clocks.end_wait(now)
         try:
             events = self.decoder.decode(chunk)
         except ProtocolError as exc:
@@ -387,7 +385,7 @@ class CallCore:
                 if assembler.error is not None:
                     self.fail_stream(None)
                 self.stream_done = True
-        if now >= self.deadline_at:  # only then can a clock have run out
+        if now >= clocks.wait_deadline:  # only then can a clock have run out
             self.check_clocks(now)
         text: str = assembler.take_text()
         if not text:
@@ -846,14 +844,71 @@ def _plain(response: httpx.Response) -> bool:
     return encoding in ("", "identity") and not response.is_stream_consumed
 
 
-def _body_chunks(response: httpx.Response) -> Iterator[bytes]:
-    """The body as it arrives: raw reads when plain, else decoded (gzip, br) by httpx."""
-    return response.iter_raw() if _plain(response) else response.iter_bytes()
+def _body_chunks(response: httpx.Response, core: CallCore, *, bound: bool) -> Iterator[bytes]:
+    """The body as it arrives, every socket read under the call's clocks.
+
+    Plain bodies are read straight from the transport's stream (httpx's `iter_raw` adds a
+    layer and nothing else), compressed ones decoded by httpx. `bound`: the connection follows
+    the clocks itself (`router.http.bind_clocks`); else each read is bracketed here.
+    """
+    if not bound:
+        return _deadline_reads(
+            response.iter_raw() if _plain(response) else response.iter_bytes(), core
+        )
+    if _plain(response) and isinstance(response.stream, httpx.SyncByteStream):
+        return iter(response.stream)
+    return response.iter_bytes()
 
 
-def _abody_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
-    """The async twin of `_body_chunks`."""
-    return response.aiter_raw() if _plain(response) else response.aiter_bytes()
+def _deadline_reads(raw: Iterator[bytes], core: CallCore) -> Iterator[bytes]:
+    """`raw`, each read bounded by `READ_DEADLINE` (set only while it runs) and timed."""
+    clocks = core.clocks
+    while True:
+        token = READ_DEADLINE.set(clocks.begin_wait(time.monotonic()))
+        try:
+            chunk = next(raw, None)
+        finally:
+            READ_DEADLINE.reset(token)
+        clocks.end_wait(time.monotonic())
+        if chunk is None:
+            return
+        yield chunk
+
+
+def _abody_chunks(
+    response: httpx.Response, core: CallCore, *, bound: bool, clocked: bool
+) -> AsyncIterator[bytes]:
+    """The async twin of `_body_chunks`; `clocked`: the client's streams follow `READ_DEADLINE`."""
+    if not bound:
+        raw = response.aiter_raw() if _plain(response) else response.aiter_bytes()
+        return _adeadline_reads(raw, core, clocked=clocked)
+    if _plain(response) and isinstance(response.stream, httpx.AsyncByteStream):
+        return aiter(response.stream)
+    return response.aiter_bytes()
+
+
+async def _adeadline_reads(
+    raw: AsyncIterator[bytes], core: CallCore, *, clocked: bool
+) -> AsyncIterator[bytes]:
+    """The async twin of `_deadline_reads`; without `clocked`, a cancel scope bounds each read."""
+    import anyio
+
+    clocks = core.clocks
+    while True:
+        deadline = clocks.begin_wait(time.monotonic())
+        token = READ_DEADLINE.set(deadline)
+        try:
+            if clocked:
+                chunk = await anext(raw, None)
+            else:
+                with anyio.fail_after(max(deadline - time.monotonic(), 0.0)):
+                    chunk = await anext(raw, None)
+        finally:
+            READ_DEADLINE.reset(token)
+        clocks.end_wait(time.monotonic())
+        if chunk is None:
+            return
+        yield chunk
 
 
 class BodyBuffer:
@@ -869,25 +924,29 @@ class BodyBuffer:
 
     def add(self, chunk: bytes | None, now: float) -> bytes | None:
         """Take one raw read (None: the end); the body once it is whole, else None."""
-        core = self._core
-        core.clocks.end_wait(now)
         if chunk is None:
             return b"".join(self._parts)
         self._parts.append(chunk)
         self._size += len(chunk)
         if self._limit is not None and self._size >= self._limit:
             return b"".join(self._parts)[: self._limit]
-        core.check_clocks(now)
+        self._core.check_clocks(now)
         return None
 
 
-def _read_sync(raw: Iterator[bytes], deadline: float) -> bytes | None:
-    """The next raw read, its socket bounded by `deadline`; None at the end of the body."""
-    token = READ_DEADLINE.set(deadline)
+def _drain(chunks: Iterator[bytes], clocks: Clocks) -> None:
+    """After `[DONE]`, read to the end of the body so the connection returns to the pool.
+
+    Stops early (the connection is then simply not reused) on a read error, or once a clock
+    has run out: a server dripping bytes after `[DONE]` cannot hold the call.
+    """
     try:
-        return next(raw, None)
-    finally:
-        READ_DEADLINE.reset(token)
+        for _ in chunks:
+            now = time.monotonic()
+            if now >= clocks.wait_deadline and clocks.expired(now) is not None:
+                return
+    except httpx.HTTPError:
+        return  # the answer is whole
 
 
 class _Driver:
@@ -1053,48 +1112,47 @@ class Call(_Driver):
                 response = self._client.send(request, stream=True)
             finally:
                 READ_DEADLINE.reset(token)
+            # Unbound before the response closes: the pool may then hand the connection on.
+            bound = bind_clocks(response, core.clocks) is not None
             try:
                 if not core.on_response(response.status_code, response.headers, time.monotonic()):
-                    body = self._read_body(response, limit=ERROR_BODY_LIMIT)
+                    body = self._read_body(response, bound, limit=ERROR_BODY_LIMIT)
                     core.status_failure(response.status_code, response.headers, body)
                 if prepared.stream and core.is_event_stream(response.headers):
-                    yield from self._stream(response)
+                    yield from self._stream(_body_chunks(response, core, bound=bound))
                 else:
-                    core.on_batch_body(self._read_body(response), time.monotonic())
+                    core.on_batch_body(self._read_body(response, bound), time.monotonic())
             finally:
+                if bound:
+                    bind_clocks(response, None)
                 response.close()  # before the end of the body: the connection is dropped
         except httpx.HTTPError as exc:
             raise self._mapped(exc) from None
 
-    def _stream(self, response: httpx.Response) -> Iterator[str]:
+    def _stream(self, chunks: Iterator[bytes]) -> Iterator[str]:
         core = self._core
-        raw = _body_chunks(response)
+        feed = core.feed
         monotonic = time.monotonic
-        while not core.stream_ended:
-            text = core.feed(_read_sync(raw, core.read_deadline(monotonic())), monotonic())
+        for chunk in chunks:  # the hot loop: one chunk, one feed, at most one yield
+            text = feed(chunk, monotonic())
             if text:
                 yield text
             if core.stream_done:
-                self._drain(raw)
+                _drain(chunks, core.clocks)
+                break
+        text = feed(None, monotonic())
+        if text:
+            yield text
 
-    def _drain(self, raw: Iterator[bytes]) -> None:
-        """After `[DONE]`, read to the end of the body so the connection returns to the pool."""
-        core = self._core
-        try:
-            while _read_sync(raw, core.read_deadline(time.monotonic())) is not None:
-                pass
-        except httpx.HTTPError:
-            return  # the answer is whole; the connection is simply not reused
-
-    def _read_body(self, response: httpx.Response, *, limit: int | None = None) -> bytes:
-        core = self._core
-        buffer = BodyBuffer(core, limit)
-        raw = _body_chunks(response)
-        while True:
-            chunk = _read_sync(raw, core.read_deadline(time.monotonic()))
+    def _read_body(
+        self, response: httpx.Response, bound: bool, *, limit: int | None = None
+    ) -> bytes:
+        buffer = BodyBuffer(self._core, limit)
+        for chunk in _body_chunks(response, self._core, bound=bound):
             body = buffer.add(chunk, time.monotonic())
             if body is not None:
                 return body
+        return buffer.add(None, time.monotonic()) or b""
 
 
 # --- the async driver ------------------------------------------------------------------------
@@ -1210,18 +1268,6 @@ class AsyncCall(_Driver):
         if text:
             yield text
 
-    async def _read(self, raw: AsyncIterator[bytes], deadline: float) -> bytes | None:
-        token = READ_DEADLINE.set(deadline)
-        try:
-            if self._clocked:
-                return await anext(raw, None)
-            import anyio
-
-            with anyio.fail_after(max(deadline - time.monotonic(), 0.0)):
-                return await anext(raw, None)
-        finally:
-            READ_DEADLINE.reset(token)
-
     async def _attempt(self, action: AttemptAction) -> AsyncIterator[str]:
         core = self._core
         prepared = core.prepare(action, time.monotonic())
@@ -1238,46 +1284,58 @@ class AsyncCall(_Driver):
                 response = await self._client.send(request, stream=True)
             finally:
                 READ_DEADLINE.reset(token)
+            # Unbound before the response closes: the pool may then hand the connection on.
+            bound = bind_clocks(response, core.clocks) is not None
             try:
                 if not core.on_response(response.status_code, response.headers, time.monotonic()):
-                    body = await self._read_body(response, limit=ERROR_BODY_LIMIT)
+                    body = await self._read_body(response, bound, limit=ERROR_BODY_LIMIT)
                     core.status_failure(response.status_code, response.headers, body)
                 if prepared.stream and core.is_event_stream(response.headers):
-                    async for text in self._stream(response):
+                    chunks = _abody_chunks(response, core, bound=bound, clocked=self._clocked)
+                    async for text in self._stream(chunks):
                         yield text
                 else:
-                    core.on_batch_body(await self._read_body(response), time.monotonic())
+                    core.on_batch_body(await self._read_body(response, bound), time.monotonic())
             finally:
+                if bound:
+                    bind_clocks(response, None)
                 await response.aclose()  # before the end of the body: the connection is dropped
         except (httpx.HTTPError, TimeoutError) as exc:
             raise self._mapped(exc) from None
 
-    async def _stream(self, response: httpx.Response) -> AsyncIterator[str]:
+    async def _stream(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[str]:
         core = self._core
-        raw = _abody_chunks(response)
+        feed = core.feed
         monotonic = time.monotonic
-        while not core.stream_ended:
-            text = core.feed(await self._read(raw, core.read_deadline(monotonic())), monotonic())
+        async for chunk in chunks:  # the hot loop: one chunk, one feed, at most one yield
+            text = feed(chunk, monotonic())
             if text:
                 yield text
             if core.stream_done:
-                await self._drain(raw)
+                await _adrain(chunks, core.clocks)
+                break
+        text = feed(None, monotonic())
+        if text:
+            yield text
 
-    async def _drain(self, raw: AsyncIterator[bytes]) -> None:
-        """After `[DONE]`, read to the end of the body so the connection returns to the pool."""
-        core = self._core
-        try:
-            while await self._read(raw, core.read_deadline(time.monotonic())) is not None:
-                pass
-        except (httpx.HTTPError, TimeoutError):
-            return  # the answer is whole; the connection is simply not reused
-
-    async def _read_body(self, response: httpx.Response, *, limit: int | None = None) -> bytes:
-        core = self._core
-        buffer = BodyBuffer(core, limit)
-        raw = _abody_chunks(response)
-        while True:
-            chunk = await self._read(raw, core.read_deadline(time.monotonic()))
+    async def _read_body(
+        self, response: httpx.Response, bound: bool, *, limit: int | None = None
+    ) -> bytes:
+        buffer = BodyBuffer(self._core, limit)
+        chunks = _abody_chunks(response, self._core, bound=bound, clocked=self._clocked)
+        async for chunk in chunks:
             body = buffer.add(chunk, time.monotonic())
             if body is not None:
                 return body
+        return buffer.add(None, time.monotonic()) or b""
+
+
+async def _adrain(chunks: AsyncIterator[bytes], clocks: Clocks) -> None:
+    """The async twin of `_drain`."""
+    try:
+        async for _ in chunks:
+            now = time.monotonic()
+            if now >= clocks.wait_deadline and clocks.expired(now) is not None:
+                return
+    except (httpx.HTTPError, TimeoutError):
+        return  # the answer is whole

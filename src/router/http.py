@@ -2,10 +2,19 @@
 
 httpx takes one read timeout per request, fixed when the response body starts; a call's
 clocks change on every read (`first_token`, then `idle`, always `total`). So the clients
-built here wrap httpcore's network streams: each raw socket read waits at most until
-`READ_DEADLINE` (set by the call driver to the end of the tightest running clock), so a
-stalled socket wakes up in time and a keep-alive trickle cannot hold a call. The context
-variable is unset outside a call's reads, so the streams behave exactly like httpcore's.
+built here wrap httpcore's network streams so that each raw socket read waits at most until
+the end of the tightest running clock: a stalled socket wakes up in time and a keep-alive
+trickle cannot hold a call.
+
+Two ways tell a stream that deadline. While a call reads a response body, the driver binds
+the call's `Clocks` to the connection carrying it (`bind_clocks`): each socket read then
+asks the clocks for its deadline and reports how long it waited, so reads served from
+httpcore's buffer cost nothing extra. Binding is safe because the connection belongs to that
+response alone until the driver unbinds it, which it does before closing the response (the
+moment the pool may hand the connection to another request). Elsewhere (sending a request,
+waiting for its headers) `READ_DEADLINE` holds the deadline, set by the driver around that
+one call and reset right after, so no other request ever sees it. Unbound and with the
+context variable unset, the streams behave exactly like httpcore's.
 """
 
 from __future__ import annotations
@@ -17,7 +26,10 @@ from contextvars import ContextVar
 import httpcore
 import httpx
 
-__all__ = ["READ_DEADLINE", "new_async_client", "new_sync_client"]
+if typing.TYPE_CHECKING:
+    from router.resilience import Clocks
+
+__all__ = ["READ_DEADLINE", "bind_clocks", "new_async_client", "new_sync_client"]
 
 #: The monotonic time by which the current raw read must return (None: no call clock).
 READ_DEADLINE: ContextVar[float | None] = ContextVar("router_read_deadline", default=None)
@@ -39,8 +51,20 @@ def _clamp(timeout: float | None) -> float | None:
 class _ClockedStream(httpcore.NetworkStream):
     def __init__(self, inner: httpcore.NetworkStream) -> None:
         self._inner = inner
+        #: The clocks of the call whose response body this connection carries, if any.
+        self.clocks: Clocks | None = None
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        clocks = self.clocks
+        if clocks is not None:
+            now = time.monotonic()
+            left = clocks.begin_wait(now) - now
+            left = left if left > _MIN_TIMEOUT else _MIN_TIMEOUT
+            data = self._inner.read(
+                max_bytes, left if timeout is None or left < timeout else timeout
+            )
+            clocks.end_wait(time.monotonic())
+            return data
         deadline = READ_DEADLINE.get()  # inlined `_clamp`: this runs on every socket read
         if deadline is not None:
             left = deadline - time.monotonic()
@@ -80,8 +104,20 @@ class _ClockedBackend(httpcore.NetworkBackend):
 class _AsyncClockedStream(httpcore.AsyncNetworkStream):
     def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
         self._inner = inner
+        #: The clocks of the call whose response body this connection carries, if any.
+        self.clocks: Clocks | None = None
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
+        clocks = self.clocks
+        if clocks is not None:
+            now = time.monotonic()
+            left = clocks.begin_wait(now) - now
+            left = left if left > _MIN_TIMEOUT else _MIN_TIMEOUT
+            data = await self._inner.read(
+                max_bytes, left if timeout is None or left < timeout else timeout
+            )
+            clocks.end_wait(time.monotonic())
+            return data
         return await self._inner.read(max_bytes, _clamp(timeout))
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
@@ -115,6 +151,21 @@ class _AsyncClockedBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
+
+
+def bind_clocks(
+    response: httpx.Response, clocks: Clocks | None
+) -> _ClockedStream | _AsyncClockedStream | None:
+    """Make every socket read of `response`'s connection follow `clocks` (None: unbind).
+
+    Returns the connection's stream, or None when it is not one built here (a client the
+    caller supplied): its reads then need `READ_DEADLINE`. Unbind before closing the response.
+    """
+    stream = response.extensions.get("network_stream")
+    if isinstance(stream, _ClockedStream | _AsyncClockedStream):
+        stream.clocks = clocks
+        return stream
+    return None
 
 
 def _install(transport: object, wrap: typing.Callable[[typing.Any], typing.Any]) -> bool:

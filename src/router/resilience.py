@@ -86,6 +86,7 @@ class Clocks:
         "started",
         "total_deadline",
         "total_limit",
+        "wait_deadline",
     )
 
     def __init__(self, limits: ClockLimits, *, started: float, deadline: float | None = None):
@@ -102,6 +103,8 @@ class Clocks:
         self._progressed = False
         self._idle_waited = 0.0
         self._wait_started: float | None = None
+        #: The deadline `begin_wait` last returned: before it, no clock can have run out.
+        self.wait_deadline = started
 
     # --- phases -----------------------------------------------------------------------------
 
@@ -112,6 +115,7 @@ class Clocks:
         self._progressed = False
         self._idle_waited = 0.0
         self._wait_started = None
+        self.wait_deadline = now
 
     def begin_wait(self, now: float) -> float:
         """The driver is about to wait on the upstream (a raw read); returns the read's deadline.
@@ -129,6 +133,7 @@ class Clocks:
                 clock = self._attempt_started + self.limits.first_token
             if clock < deadline:
                 deadline = clock
+        self.wait_deadline = deadline
         return deadline
 
     def end_wait(self, now: float) -> None:
