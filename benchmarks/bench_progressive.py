@@ -9,6 +9,8 @@ deltas. Rows, each the median per answer:
 - one full parse and validation: `compile_schema(schema).validate_json(text)`, the
   validation core (json + jsonschema-rs), once the answer is whole: the yardstick;
 - a Python call per delta that only stores it: the floor any `feed(delta)` API pays;
+- ours with no checks at all (`min_step` past the end): what our `feed` costs by itself,
+  counting deltas towards the next check;
 - ours, `feed` only: every delta fed, the checks of the default schedule (what a caller
   pays on top of the final validation it runs anyway);
 - ours, `feed` + `close`: the same, plus the final check of the whole answer;
@@ -149,9 +151,9 @@ def _measure(items: int, *, quadratic_repeat: int) -> None:
         for delta in deltas:
             sink.feed(delta)
 
-    def ours(*, close: bool, growth: float = 1.0) -> Callable[[], None]:
+    def ours(*, close: bool, growth: float = 1.0, min_step: int = 256) -> Callable[[], None]:
         def run() -> None:
-            checker = ProgressiveChecker(validator, growth=growth)
+            checker = ProgressiveChecker(validator, growth=growth, min_step=min_step)
             for delta in deltas:
                 checker.feed(delta)
             if close:
@@ -172,6 +174,7 @@ def _measure(items: int, *, quadratic_repeat: int) -> None:
         {
             "one full parse + validation": (lambda: validator.validate_json(text), 4 * scale),
             "floor: a Python call per delta": (store, 2 * scale),
+            "ours, feed with no checks": (ours(close=False, min_step=len(text) + 1), scale),
             "ours, feed (default schedule)": (ours(close=False), scale),
             "ours, feed + close": (ours(close=True), scale),
             "ours, growth=2, feed": (ours(close=False, growth=2), scale),
