@@ -14,6 +14,9 @@ deltas. Rows, each the median per answer:
 - ours, `feed` only: every delta fed, the checks of the default schedule (what a caller
   pays on top of the final validation it runs anyway);
 - ours, `feed` + `close`: the same, plus the final check of the whole answer;
+- ours, `check_text` on held text (+ `close`): how a call drives it, since its assembler
+  keeps the text anyway: one length test per delta and a join at each check (the
+  appending of deltas is counted too);
 - one pass of a Python `re` tokenizer over the text (strings, brackets, commas): the cost
   of tracking the structure at Python speed, for comparison with a whole parse;
 - re-checking every delta (`pydantic_core` partial parse and validation of the whole prefix
@@ -161,6 +164,26 @@ def _measure(items: int, *, quadratic_repeat: int) -> None:
 
         return run
 
+    def held(*, close: bool) -> Callable[[], None]:
+        # A call's stream already keeps the text (its assembler appends every fragment):
+        # per delta the checker costs one length test, and the text is joined only when a
+        # check is due. The append is counted here anyway, to stay on the safe side.
+        def run() -> None:
+            checker = ProgressiveChecker(validator)
+            parts: list[str] = []
+            size = 0
+            due = checker.next_check_at
+            for delta in deltas:
+                parts.append(delta)
+                size += len(delta)
+                if size >= due:
+                    checker.check_text("".join(parts))
+                    due = checker.next_check_at
+            if close:
+                checker.close("".join(parts))
+
+        return run
+
     prefix_schema = prefix_validator(validator)
 
     def every_delta() -> None:
@@ -177,6 +200,8 @@ def _measure(items: int, *, quadratic_repeat: int) -> None:
             "ours, feed with no checks": (ours(close=False, min_step=len(text) + 1), scale),
             "ours, feed (default schedule)": (ours(close=False), scale),
             "ours, feed + close": (ours(close=True), scale),
+            "ours, check_text on held text": (held(close=False), scale),
+            "ours, check_text + close": (held(close=True), scale),
             "ours, growth=2, feed": (ours(close=False, growth=2), scale),
             "ours, growth=2, feed + close": (ours(close=True, growth=2), scale),
             "ours, growth=3, feed": (ours(close=False, growth=3), scale),

@@ -346,6 +346,11 @@ class StreamAssembler:
             return content[start]
         return "".join(content[start:end])
 
+    def text_so_far(self) -> str:
+        """Choice 0's content received so far (one join: for occasional use, not per chunk)."""
+        first = self._first
+        return "" if first is None else "".join(first.content)
+
     def snapshot(self) -> Completion:
         """Everything assembled so far, as a new `Completion` (status as of now)."""
         return self._build(self._status(eof=False))

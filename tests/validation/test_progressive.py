@@ -755,3 +755,72 @@ def test_exported_from_the_package() -> None:
 
     assert router.ProgressiveChecker is ProgressiveChecker
     assert router.progressive_checker is progressive_checker
+
+
+# --- callers that keep the text: `next_check_at` and `check_text` ------------------------------
+
+
+def check_all(checker: ProgressiveChecker, deltas: list[str]) -> int:
+    """Drive `checker` as a call's stream does: one length comparison per delta."""
+    text = ""
+    for delta in deltas:
+        text += delta
+        if len(text) >= checker.next_check_at:
+            checker.check_text(text)
+    checker.close(text)
+    return checker.checks
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.data())
+def test_checking_held_text_never_rejects_a_valid_answer(data: st.DataObject) -> None:
+    order = data.draw(orders)
+    text = data.draw(layouts(order))
+    check_all(ProgressiveChecker(ORDER_SCHEMA, min_step=16), data.draw(splits(text)))
+
+
+@pytest.mark.parametrize(
+    ("replace", "completes", "path", "keyword"),
+    [case[1:] for case in BROKEN_ANSWERS],
+    ids=[case[0] for case in BROKEN_ANSWERS],
+)
+def test_held_text_is_caught_where_fed_text_is(
+    replace: tuple[str, str], completes: str, path: str, keyword: str
+) -> None:
+    text, _ = _broken(replace, completes)
+    deltas = [text[start : start + 5] for start in range(0, len(text), 5)]
+    fed_at, fed_error = raised_at(ProgressiveChecker(ORDER_SCHEMA), text, step=5)
+    with pytest.raises(ValidationFailed) as caught:
+        check_all(ProgressiveChecker(ORDER_SCHEMA), deltas)
+    assert caught.value.raw is not None
+    assert len(caught.value.raw) == fed_at
+    assert [i.path for i in caught.value.issues] == [i.path for i in fed_error.issues]
+
+
+def test_check_text_before_the_check_is_due_does_nothing() -> None:
+    checker = ProgressiveChecker(ORDER_SCHEMA, min_step=100)
+    assert checker.next_check_at == 100
+    checker.check_text('{"id": 1')
+    assert checker.checks == 0
+    checker.check_text(" " * 120)
+    assert checker.checks == 1
+    assert checker.next_check_at > 120
+
+
+def test_check_text_follows_the_usage_rules_of_feed() -> None:
+    checker = ProgressiveChecker({"type": "object"}, min_step=1)
+    with pytest.raises(ValidationFailed) as first:
+        checker.check_text("[1, 2")
+    with pytest.raises(ValidationFailed) as again:
+        checker.check_text("[1, 2, 3")
+    assert again.value is first.value
+    closed = ProgressiveChecker({"type": "object"})
+    closed.close("{}")
+    with pytest.raises(ValueError, match="after close"):
+        closed.check_text("{}")
+
+
+def test_close_judges_the_text_it_is_given() -> None:
+    checker = ProgressiveChecker({"type": "object", "properties": {"n": {"type": "integer"}}})
+    with pytest.raises(ValidationFailed):
+        checker.close('{"n": 1.5}')

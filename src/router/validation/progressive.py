@@ -134,17 +134,47 @@ class ProgressiveChecker:
             self._parts.clear()
         return self._text
 
-    def close(self) -> None:
+    @property
+    def next_check_at(self) -> int:
+        """The size of the text (in characters) at which the next check is due."""
+        return self._next_check
+
+    def check_text(self, text: str) -> None:
+        """Judge `text`, the whole answer received so far, when a check is due at its size.
+
+        For callers that keep the text themselves (a call's stream assembler does): instead
+        of handing every delta to `feed`, they compare the text's length with
+        `next_check_at`, an integer comparison per delta, and call this when it is reached.
+        The checker then stores nothing per delta, so the cost is the checks alone. Use
+        either `feed` or `check_text` for one answer, not both.
+        """
+        if self._failure is not None:
+            raise self._failure
+        if self._closed:
+            raise ValueError("check_text() after close(): the answer has ended")
+        size = len(text)
+        if size < self._next_check:
+            return
+        self._parts.clear()
+        self._text = text
+        self._check(final=False)
+        self._next_check = size + max(self._min_step, int(size * self._growth))
+
+    def close(self, text: str | None = None) -> None:
         """The answer has ended: judge what arrived since the last check (a final number too).
 
-        Raises `ValidationFailed` when the answer cannot be valid (including text after a
-        complete JSON document). Whether it is complete and has every required member is
-        for `validate_completion` to say.
+        Callers of `check_text` pass the whole answer as `text`. Raises `ValidationFailed`
+        when the answer cannot be valid (including text after a complete JSON document).
+        Whether it is complete and has every required member is for `validate_completion`
+        to say.
         """
         if self._failure is not None:
             raise self._failure
         if self._closed:
             return
+        if text is not None:
+            self._parts.clear()
+            self._text = text
         self._closed = True
         self.feed = self._feed_after_close
         self._check(final=True)
