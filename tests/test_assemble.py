@@ -690,3 +690,14 @@ def test_usage_before_the_choices_is_read_from_every_chunk() -> None:
     assert completion.usage is not None
     assert completion.usage.total_tokens == 2
     assert completion.text == "abc"
+
+
+def test_text_so_far_is_choice_zero_content_without_taking_it() -> None:
+    assembler = StreamAssembler()
+    assert assembler.text_so_far() == ""
+    assembler.feed(chunk({"index": 0, "delta": {"role": "assistant", "content": "Hel"}}))
+    assembler.feed(chunk({"index": 1, "delta": {"content": "other choice"}}))
+    assembler.feed(chunk({"index": 0, "delta": {"content": "lo"}}))
+    assert assembler.text_so_far() == "Hello"
+    assert assembler.take_text() == "Hello"  # still there to take: nothing was consumed
+    assert assembler.text_so_far() == "Hello"
