@@ -17,7 +17,7 @@ Measured, each contender in the same run:
 5. stream vs batch by answer length: first-token and total time, to place the default
    policy's "short answer" threshold.
 
-Run: `python benchmarks/bench_execution.py [--rounds N] [--quick]`.
+Run: `python benchmarks/bench_execution.py [--rounds N] [--quick] [--sections 12345]`.
 """
 
 from __future__ import annotations
@@ -440,57 +440,87 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    parser.add_argument(
+        "--sections", default="12345", help="which sections to run, e.g. 13 (default: all)"
+    )
     args = parser.parse_args(argv if argv is not None else [])
     chunks = 2_000 if args.quick else 20_000
     streams, per_stream = (50, 100) if args.quick else (200, 500)
     with loopback_server() as base_url:
         contenders = sync_contenders(base_url)
-        print(f"1. per-chunk cost, one stream of {chunks} chunks (sync), median of {args.rounds}")
-        per_chunk = rounds_of(contenders, chunks, args.rounds)
-        naive_wall = statistics.median(r[0] for r in per_chunk["naive httpx"]) / chunks * 1e6
-        naive_cpu = statistics.median(r[2] for r in per_chunk["naive httpx"]) / chunks * 1e6
-        for name, samples in per_chunk.items():
-            wall = statistics.median(r[0] for r in samples) / chunks * 1e6
-            cpu = statistics.median(r[2] for r in samples) / chunks * 1e6
-            print(
-                f"   {name:12} wall {wall:7.2f} µs/chunk ({wall / naive_wall:5.2f}x)  "
-                f"CPU {cpu:7.2f} µs/chunk ({cpu / naive_cpu:5.2f}x)"
-            )
+        for run in contenders.values():
+            run(100)  # warm: imports, the connection, the first decision
+        if "1" in args.sections:
+            per_chunk_cost(contenders, chunks, args.rounds)
+        if "2" in args.sections:
+            time_to_first_delta(contenders)
+        if "3" in args.sections:
+            concurrent_streams(base_url, streams, per_stream, 1 if args.quick else 3)
+        if "4" in args.sections:
+            print("\n4. new TCP connections per request on a warm client (50 requests)")
+            for name, ratio in new_connections_per_request(base_url).items():
+                print(f"   {name:20} {ratio:.2f}")
+        if "5" in args.sections:
+            short_answers(base_url, args.rounds)
 
-        print("\n2. time to first delta, 5-chunk stream, warm client (sync), median of 200")
-        ttfd = rounds_of(contenders, 5, 200)
-        naive_first = statistics.median(r[1] for r in ttfd["naive httpx"]) * 1000
-        for name, samples in ttfd.items():
-            ms = statistics.median(r[1] for r in samples) * 1000
-            print(f"   {name:12} {ms:7.3f} ms  {ms / naive_first:5.2f}x naive")
 
-        repeats = 1 if args.quick else 3
+def per_chunk_cost(
+    contenders: dict[str, Callable[[int], tuple[float, int]]], chunks: int, rounds: int
+) -> None:
+    """Section 1: medians per chunk, and the median of each round's router/naive CPU ratio."""
+    print(f"1. per-chunk cost, one stream of {chunks} chunks (sync), median of {rounds}")
+    per_chunk = rounds_of(contenders, chunks, rounds)
+    naive = per_chunk["naive httpx"]
+    naive_wall = statistics.median(r[0] for r in naive) / chunks * 1e6
+    naive_cpu = statistics.median(r[2] for r in naive) / chunks * 1e6
+    for name, samples in per_chunk.items():
+        wall = statistics.median(r[0] for r in samples) / chunks * 1e6
+        cpu = statistics.median(r[2] for r in samples) / chunks * 1e6
         print(
-            f"\n3. {streams} concurrent async streams of {per_stream} chunks "
-            f"(own process each; median of {repeats}, the SDK once)"
+            f"   {name:12} wall {wall:7.2f} µs/chunk ({wall / naive_wall:5.2f}x)  "
+            f"CPU {cpu:7.2f} µs/chunk ({cpu / naive_cpu:5.2f}x)"
         )
-        results = concurrency(base_url, streams, per_stream, repeats)
-        base_wall, base_cpu, base_rss = results["naive httpx"]
-        for name, (wall, cpu, rss) in results.items():
-            print(
-                f"   {name:12} wall {wall:6.2f} s ({wall / base_wall:4.2f}x)  "
-                f"CPU {cpu:6.2f} s ({cpu / base_cpu:4.2f}x)  "
-                f"peak RSS {rss:6.1f} MB ({rss / base_rss:4.2f}x)"
-            )
+    paired = [r[2] / n[2] for r, n in zip(per_chunk["router"], naive, strict=True)]
+    print(f"   router/naive CPU, paired by round: median {statistics.median(paired):.3f}x")
 
-        print("\n4. new TCP connections per request on a warm client (50 requests)")
-        for name, ratio in new_connections_per_request(base_url).items():
-            print(f"   {name:20} {ratio:.2f}")
 
-        for delay in (0.0, 20.0):
-            print(
-                f"\n5. stream vs batch by answer length, {delay:g} ms per token "
-                f"(median of {max(args.rounds // 2, 3)}; ms)"
-            )
-            print("   tokens  stream-first  stream-total  batch-total")
-            lengths = [1, 2, 4, 8, 16, 32, 64, 128] if delay else [1, 4, 16, 64, 256, 1024]
-            for row in stream_vs_batch(base_url, lengths, delay, max(args.rounds // 2, 3)):
-                print("   {:6d}  {:12.2f}  {:12.2f}  {:11.2f}".format(*row))
+def time_to_first_delta(contenders: dict[str, Callable[[int], tuple[float, int]]]) -> None:
+    """Section 2."""
+    print("\n2. time to first delta, 5-chunk stream, warm client (sync), median of 200")
+    ttfd = rounds_of(contenders, 5, 200)
+    naive_first = statistics.median(r[1] for r in ttfd["naive httpx"]) * 1000
+    for name, samples in ttfd.items():
+        ms = statistics.median(r[1] for r in samples) * 1000
+        print(f"   {name:12} {ms:7.3f} ms  {ms / naive_first:5.2f}x naive")
+
+
+def concurrent_streams(base_url: str, streams: int, per_stream: int, repeats: int) -> None:
+    """Section 3."""
+    print(
+        f"\n3. {streams} concurrent async streams of {per_stream} chunks "
+        f"(own process each; median of {repeats}, the SDK once)"
+    )
+    results = concurrency(base_url, streams, per_stream, repeats)
+    base_wall, base_cpu, base_rss = results["naive httpx"]
+    for name, (wall, cpu, rss) in results.items():
+        print(
+            f"   {name:12} wall {wall:6.2f} s ({wall / base_wall:4.2f}x)  "
+            f"CPU {cpu:6.2f} s ({cpu / base_cpu:4.2f}x)  "
+            f"peak RSS {rss:6.1f} MB ({rss / base_rss:4.2f}x)"
+        )
+
+
+def short_answers(base_url: str, rounds: int) -> None:
+    """Section 5."""
+    for delay in (0.0, 20.0):
+        print(
+            f"\n5. stream vs batch by answer length, {delay:g} ms per token "
+            f"(median of {max(rounds // 2, 3)}; ms)"
+        )
+        print("   tokens  stream-first  stream-total  batch-total")
+        lengths = [1, 2, 4, 8, 16, 32, 64, 128] if delay else [1, 4, 16, 64, 256, 1024]
+        for row in stream_vs_batch(base_url, lengths, delay, max(rounds // 2, 3)):
+            print("   {:6d}  {:12.2f}  {:12.2f}  {:11.2f}".format(*row))
 
 
 def _child_concurrent(contender: str, base_url: str, streams: str, tokens: str) -> None:
