@@ -216,6 +216,9 @@ class CallCore:
     progressive: bool = False
     #: The progressive checker of the stream attempt in progress, if any.
     checker: Any = None
+    #: Characters of the answer's text received in the attempt in progress: compared with
+    #: the checker's `next_check_at`, so that the text is judged only when a check is due.
+    checked_size: int = 0
 
     @classmethod
     def create(
@@ -295,6 +298,7 @@ class CallCore:
         self.withheld.clear()
         self.clocks.begin_attempt(now, stream=stream)
         self.checker = None
+        self.checked_size = 0
         if stream:
             from router.sse import SSEDecoder
 
@@ -391,21 +395,24 @@ class CallCore:
         if not text:
             return ""
         if self.checker is not None:
-            self.check_progress(text)
+            self.checked_size += len(text)
+            if self.checked_size >= self.checker.next_check_at:
+                self.check_progress()
         if self.withhold:
             self.withheld.append(text)
             return ""
         self.delivered = True
         return text
 
-    def check_progress(self, text: str) -> None:
-        """Give the progressive checker the next delta; stop the attempt once it is doomed.
+    def check_progress(self) -> None:
+        """Have the progressive checker judge the text so far; stop the attempt if doomed.
 
-        The delta that made the answer invalid is not released: it stays in the partial
-        completion, with everything before it.
+        The assembler holds the text already, so the checker is handed it only when a check
+        is due (`check_text`), not every delta. The delta that made the answer invalid is
+        not released: it stays in the partial completion, with everything before it.
         """
         try:
-            self.checker.feed(text)
+            self.checker.check_text(self.assembler.text_so_far())
         except ValidationFailed as exc:
             self.checker = None
             self.last_partial = self.assembler.finish(eof=False)
@@ -439,7 +446,9 @@ class CallCore:
             )
         tail: str = self.assembler.take_text()
         if tail and self.checker is not None:
-            self.check_progress(tail)
+            self.checked_size += len(tail)
+            if self.checked_size >= self.checker.next_check_at:
+                self.check_progress()
         self.completion = completion
         if not tail or self.withhold:
             if tail:
