@@ -11,6 +11,7 @@ import inspect
 import os
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar, Unpack
@@ -147,7 +148,7 @@ def _client(
     return given, False, False
 
 
-class _RouterBase(Generic[HandleT]):
+class _RouterBase(ABC, Generic[HandleT]):
     """Configuration, policy, endpoints and starting calls; no I/O.
 
     `call` is shared: the drivers differ only in the handle they build (`_handle`).
@@ -326,8 +327,9 @@ class _RouterBase(Generic[HandleT]):
         )
         return self._handle(core, record)
 
+    @abstractmethod
     def _handle(self, core: CallCore, record: DecisionRecord) -> HandleT:
-        raise NotImplementedError
+        """The sync or async handle that drives `core` (each router builds its own)."""
 
     def _decision_failed(self, exc: Exception) -> HookFailed:
         return HookFailed(f"the decision hook raised {type(exc).__name__}: {exc}")

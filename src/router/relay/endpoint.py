@@ -118,7 +118,7 @@ class Relay:
             if "last-event-id" in http_request.headers:
                 return Response(status_code=204, headers=dict(EVENT_STREAM_HEADERS))
             try:
-                # JSON escapes can make a character up to 12 bytes (a \uXXXX pair).
+                # JSON escapes can make one character 12 bytes: a surrogate pair, two \u escapes.
                 max_bytes = 12 * max_input_chars + 4096
                 payload = await _browser_payload(http_request, max_bytes=max_bytes)
                 messages = browser_messages(payload, max_chars=max_input_chars)
