@@ -50,36 +50,32 @@ def read_text(path: str, *, limit: int | None = None) -> str:
         if limit is not None and len(text) > limit:
             raise UsageError(f"<stdin>: larger than the {limit}-byte limit", code="too-large")
         return text
+    data = _read_file(path, size)
+    if limit is not None and len(data) > limit:
+        raise UsageError(f"{path}: larger than the {limit}-byte limit", code="too-large")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not UTF-8 text ({exc.reason})", code="unreadable") from None
+
+
+def read_bytes(path: str) -> bytes:
+    """Read a file's bytes, or stdin's for `-`, with the same errors as `read_text`."""
+    if path == "-":
+        return sys.stdin.buffer.read()
+    return _read_file(path, -1)
+
+
+def _read_file(path: str, size: int) -> bytes:
+    """Up to `size` bytes of file `path` (-1: all), each failure one located `UsageError`."""
+    from router.errors import UsageError
+
     p = Path(path)
     if p.is_dir():
         raise UsageError(f"{path}: is a directory, expected a file", code="unreadable")
     try:
         with p.open("rb") as stream:
-            data = stream.read(size)
-        if limit is not None and len(data) > limit:
-            raise UsageError(f"{path}: larger than the {limit}-byte limit", code="too-large")
-        return data.decode("utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file", code="unreadable") from None
-    except PermissionError:
-        raise UsageError(f"{path}: permission denied", code="unreadable") from None
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{path}: not UTF-8 text ({exc.reason})", code="unreadable") from None
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read ({exc.strerror})", code="unreadable") from None
-
-
-def read_bytes(path: str) -> bytes:
-    """Read a file's bytes, or stdin's for `-`, with the same errors as `read_text`."""
-    from router.errors import UsageError
-
-    if path == "-":
-        return sys.stdin.buffer.read()
-    p = Path(path)
-    if p.is_dir():
-        raise UsageError(f"{path}: is a directory, expected a file", code="unreadable")
-    try:
-        return p.read_bytes()
+            return stream.read(size)
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file", code="unreadable") from None
     except PermissionError:
