@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -115,12 +116,12 @@ def add_intent_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def merge_hints(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+def merge_hints(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
     """`extra` over `base`; `labels` are merged key by key rather than replaced."""
     merged = dict(base)
     for name, value in extra.items():
         old = merged.get(name)
-        if name == "labels" and isinstance(old, dict) and isinstance(value, dict):
+        if name == "labels" and isinstance(old, Mapping) and isinstance(value, Mapping):
             merged[name] = {**old, **value}
         else:
             merged[name] = value

@@ -14,7 +14,7 @@ import argparse
 import sys
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from router.cli.common import (
     EXIT_FAILED,
@@ -25,6 +25,9 @@ from router.cli.common import (
     error_line,
     print_json,
 )
+
+if TYPE_CHECKING:
+    from router.policy import Policy
 
 HELP = "show what the policy decides for requests (stream or batch) and why"
 
@@ -85,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
             continue
         try:
             decision = policy.decide(
-                item.body, explain=args.explain, **merge_hints(dict(item.hints), cli_hints)
+                item.body, explain=args.explain, **merge_hints(item.hints, cli_hints)
             )
         except IntentError as exc:
             if not item.from_lines:
@@ -161,15 +164,7 @@ def _validate_text(validate: object) -> str:
     return "on" if validate else "off"
 
 
-def _rule_description(policy: Any, name: str | None) -> str | None:
-    for rule in getattr(policy, "rules", ()):
-        if getattr(rule, "name", None) == name:
-            description = getattr(rule, "description", None)
-            return str(description) if description else None
-    return None
-
-
-def render_decision(data: Mapping[str, Any], *, location: str, policy: Any = None) -> str:
+def render_decision(data: Mapping[str, Any], *, location: str, policy: Policy) -> str:
     """A decision as a few aligned lines for people; `--explain` adds intent and trace."""
     rule = data.get("rule")
     by = f"rule {rule}" if rule is not None else "the defaults (no rule matched)"
@@ -201,7 +196,7 @@ def render_decision(data: Mapping[str, Any], *, location: str, policy: Any = Non
     if trace is not None:
         lines.extend(_wrapped("intent", _intent_text(data.get("intent", {}))))
         lines.extend(_trace_lines(trace))
-        description = _rule_description(policy, rule)
+        description = policy.rule(rule).description if rule is not None else ""
         if description:
             lines.extend(_wrapped("why", description))
     return "\n".join(lines) + "\n"
