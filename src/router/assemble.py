@@ -82,7 +82,6 @@ class _ChoiceState:
         "reasoning",
         "refusal",
         "role",
-        "tool_order",
         "tools",
         "unindexed_keys",
     )
@@ -93,9 +92,9 @@ class _ChoiceState:
         self.content: list[str] = []
         self.refusal: list[str] = []
         self.reasoning: list[str] = []
-        # Tool calls by key: the wire `index` when sent, else a synthetic key (see _tool_for).
+        # Tool calls by key (the wire `index` when sent, else a synthetic key, see
+        # _tool_for), in arrival order: a dict keeps it.
         self.tools: dict[object, _ToolState] = {}
-        self.tool_order: list[object] = []
         self.unindexed_keys: list[object] = []
         self.finish_reason: str | None = None
         self.logprobs: dict[str, list[Any] | None] | None = None
@@ -450,10 +449,8 @@ class StreamAssembler:
 
     def _add_tool_calls(self, state: _ChoiceState, fragments: list[Any]) -> bool:
         progress = False
-        touched: list[object] = []
         for position, fragment in enumerate(fragments):
             tool = self._tool_for(state, fragment, position)
-            touched.append(tool)
             call_id = fragment.get("id")
             if call_id:
                 tool.id = _text(call_id, "tool_calls[].id")
@@ -487,7 +484,6 @@ class StreamAssembler:
         tool = state.tools.get(key)
         if tool is None:
             tool = state.tools[key] = _ToolState()
-            state.tool_order.append(key)
         return tool
 
     def _unindexed_key(self, state: _ChoiceState, call_id: object, position: int) -> object:
@@ -499,13 +495,13 @@ class StreamAssembler:
                 if tool.id == call_id:
                     self._remember_unindexed(state, key, position)
                     return key
-            key = ("unindexed", len(state.tool_order))
+            key = ("unindexed", len(state.tools))
             self._remember_unindexed(state, key, position)
             return key
         if position < len(state.unindexed_keys):
             return state.unindexed_keys[position]
-        if state.tool_order:
-            return state.tool_order[-1]
+        if state.tools:
+            return next(reversed(state.tools))
         key = ("unindexed", 0)
         self._remember_unindexed(state, key, position)
         return key
@@ -605,7 +601,7 @@ class StreamAssembler:
 
     def _build(self, status: Status) -> Completion:
         choices = [self._build_choice(self._choices[i]) for i in sorted(self._choices)]
-        completion = Completion(
+        return Completion(
             id=self._id,
             created=self._created,
             model=self._model,
@@ -616,12 +612,11 @@ class StreamAssembler:
             mode="stream",
             prompt_filter_results=list(self._prompt_filter_results),
         )
-        return completion
 
     @staticmethod
     def _build_choice(state: _ChoiceState) -> Choice:
         tool_calls = []
-        for key in sorted(state.tool_order, key=_tool_sort_key):
+        for key in sorted(state.tools, key=_tool_sort_key):
             tool = state.tools[key]
             tool_calls.append(
                 ToolCall(
