@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from router.cli.common import (
     EXIT_FAILED,
@@ -22,6 +22,10 @@ from router.cli.common import (
     error_line,
     print_json,
 )
+
+if TYPE_CHECKING:
+    from router.errors import Diagnostic
+    from router.policy import Policy
 
 HELP = "check policy files: every load error, unreachable or redundant rules, as file:line:col"
 
@@ -71,7 +75,7 @@ def check_file(path: str, *, strict: bool = False) -> dict[str, Any]:
     does not load). An unreadable file has `error` (the message) too.
     """
     from router.cli.common import read_text
-    from router.errors import Diagnostic, PolicyError, UsageError
+    from router.errors import PolicyError, UsageError
     from router.policy import Policy
     from router.policy.yamlsafe import MAX_BYTES
 
@@ -110,7 +114,7 @@ def check_file(path: str, *, strict: bool = False) -> dict[str, Any]:
     return report
 
 
-def lint(policy: Any) -> list[Any]:
+def lint(policy: Policy) -> list[Diagnostic]:
     """Warnings about a policy that loads: things that work but will puzzle its next reader."""
     from router.errors import Diagnostic
 
@@ -118,7 +122,7 @@ def lint(policy: Any) -> list[Any]:
         Diagnostic(
             policy.source,
             rule.line or 1,
-            getattr(rule, "column", 1) or 1,
+            rule.column or 1,
             f"rule {rule.name!r} has no description: say why it decides as it does",
             severity="warning",
             code="no-description",
