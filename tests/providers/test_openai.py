@@ -389,3 +389,23 @@ def test_parse_response_keeps_a_legacy_function_call() -> None:
         "f",
         "{}",
     )
+
+
+def test_parse_error_keeps_the_whole_body_as_payload_and_the_status() -> None:
+    body = {"error": {"message": "slow down", "type": "rate_limit_error", "param": "model"}}
+    info = DIALECT.parse_error(429, json.dumps(body).encode())
+    assert info.payload == body
+    assert (info.status_code, info.type, info.param, info.retryable) == (
+        429,
+        "rate_limit_error",
+        "model",
+        True,
+    )
+    assert info.message == "HTTP 429: slow down"
+
+
+def test_parse_stream_error_keeps_the_error_object_as_payload() -> None:
+    error = {"message": "overloaded", "type": "server_error"}
+    info = DIALECT.parse_stream_error(error)
+    assert info.payload == error
+    assert info.status_code is None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from http import HTTPStatus
 from typing import Any
 
@@ -144,16 +145,8 @@ class ChatCompletionsDialect:
                 status_code=status_code,
                 payload=payload,
             )
-        info = self._classify(error, status_code)
-        return UpstreamErrorInfo(
-            message=info.message,
-            retryable=info.retryable,
-            status_code=status_code,
-            type=info.type,
-            code=info.code,
-            param=info.param,
-            payload=payload,
-        )
+        # The whole body is the payload here, not just the error object inside it.
+        return replace(self._classify(error, status_code), payload=payload)
 
     def parse_stream_error(self, error: Mapping[str, Any]) -> UpstreamErrorInfo:
         """Classify an error payload sent inside a stream: retryable unless it cannot be."""
