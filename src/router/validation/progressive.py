@@ -1,11 +1,13 @@
 """Progressive checking: stop a structured answer as soon as it can no longer be valid.
 
-A `ProgressiveChecker` is fed the text deltas of one streamed answer. Now and then it closes
-off the text received so far (complete members kept, the one being written dropped, open
-objects and arrays closed) and validates that document against the *prefix schema* (see
+A `ProgressiveChecker` is fed the text deltas of one streamed answer (`feed`), or is handed
+the whole text so far when its size reaches `next_check_at` (`check_text`, for a caller that
+holds the text anyway, as a call's stream assembler does). Now and then it closes off the
+text received so far (complete members kept, the one being written dropped, open objects and
+arrays closed) and validates that document against the *prefix schema* (see
 `router.validation.prefix_schema`): the rules every part of a valid answer already obeys,
 such as types, `enum`, `const`, `pattern`, `additionalProperties: false`, `maxItems`. When
-the part breaks one of them, no continuation can repair it: `feed` raises `ValidationFailed`
+the part breaks one of them, no continuation can repair it: the checker raises `ValidationFailed`
 with every issue and its JSON path, the text received so far kept as `raw`. It never raises
 for a prefix that can still become valid; what only the whole answer can show (a missing
 required key, too few items) is left to the final validation (`validate_completion`).
@@ -19,7 +21,8 @@ characters, then whenever the text has grown by `growth` times its size at the l
 (by default it doubles), and once more at `close()`. All checks together cost about
 `1 + 1/growth` decodings of the whole answer, and a value that breaks the schema is caught
 once the text is at most `1 + growth` times as long as where the value completed (or
-`min_step` characters later). Between checks, `feed` only stores the delta.
+`min_step` characters later). Between checks, `feed` only stores the delta, and a caller of
+`check_text` compares one length.
 
 The partial parser passes over a syntax error quietly (it returns what precedes it), so a
 syntax error shows as a document that stopped changing: then the strict parser and the exact
@@ -61,13 +64,14 @@ class ProgressiveChecker:
 
     `schema` is a JSON Schema (a mapping or a boolean) or a validator from `compile_schema`.
     Call `checker.feed(delta)` with each piece of text as it arrives, then `checker.close()`
-    when the answer has ended. Both raise `ValidationFailed` (issues with JSON paths, `raw`
-    the text received) as soon as the answer can no longer be valid; after that, every call
-    raises the same error again. Options (keyword-only): `min_step`, the characters before
-    the first check and between checks (256); `growth`, how much the text must grow,
-    relative to its size at the last check, before the next one (1.0: it doubles). Smaller
-    values catch problems sooner and cost more; `min_step=1, growth=0` checks after every
-    delta.
+    when the answer has ended (or, holding the text yourself, `check_text(text)` whenever its
+    length reaches `next_check_at`, then `close(text)`). They raise `ValidationFailed` (issues
+    with JSON paths, `raw` the text received) as soon as the answer can no longer be valid;
+    after that, every call raises the same error again. Options (keyword-only): `min_step`,
+    the characters before the first check and between checks (256); `growth`, how much the
+    text must grow, relative to its size at the last check, before the next one (1.0: it
+    doubles). Smaller values catch problems sooner and cost more; `min_step=1, growth=0`
+    checks after every delta.
     """
 
     __slots__ = (
@@ -152,13 +156,10 @@ class ProgressiveChecker:
             raise self._failure
         if self._closed:
             raise ValueError("check_text() after close(): the answer has ended")
-        size = len(text)
-        if size < self._next_check:
-            return
-        self._parts.clear()
-        self._text = text
-        self._check(final=False)
-        self._next_check = size + max(self._min_step, int(size * self._growth))
+        if len(text) >= self._next_check:
+            self._parts.clear()
+            self._text = text
+            self._check_due(len(text))
 
     def close(self, text: str | None = None) -> None:
         """The answer has ended: judge what arrived since the last check (a final number too).
@@ -187,11 +188,19 @@ class ProgressiveChecker:
             self._deltas += self._due
             size = len(self.text)
             if size >= self._next_check:
-                self._check(final=False)
-                self._next_check = size + max(self._min_step, int(size * self._growth))
+                self._check_due(size)
             # Deltas until the next check, from the mean delta so far (at least one).
             mean = size / self._deltas
             self._due = max(1, int((self._next_check - size) / mean)) if mean else 1
+
+    def _check_due(self, size: int) -> None:
+        """Judge the text so far (`size` characters) and schedule the next check.
+
+        The one schedule of both `feed` and `check_text`: the next check is due once the text
+        has grown by `growth` times `size`, and by at least `min_step` characters.
+        """
+        self._check(final=False)
+        self._next_check = size + max(self._min_step, int(size * self._growth))
 
     def _check(self, *, final: bool) -> None:
         text = self.text
