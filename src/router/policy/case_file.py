@@ -12,8 +12,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, SequenceNode
+
 from router.errors import Diagnostic, IntentError, PolicyError
 from router.policy.cases import Case, OptionCheck, format_value
+from router.policy.yamlsafe import compose, position
 
 __all__ = ["read_case_file"]
 
@@ -60,8 +64,6 @@ class _Problems:
 def _parse_yaml(text: str, problems: _Problems) -> _Node | None:
     """The file as a `_Node` tree, through the policy loader's safe composer (which
     refuses object tags, merge keys, duplicate keys, alias bombs and oversized files)."""
-    from router.policy.yamlsafe import compose
-
     composed = compose(text, problems.source)
     for diagnostic in composed.diagnostics:
         problems.add(diagnostic.line, diagnostic.column, diagnostic.message)
@@ -71,26 +73,23 @@ def _parse_yaml(text: str, problems: _Problems) -> _Node | None:
         return None
     if composed.diagnostics:
         return None
-    return _convert(composed.root)
+    return _convert(composed.root, SafeConstructor())
 
 
-def _convert(node: Any) -> _Node:
+def _convert(node: Any, constructor: SafeConstructor) -> _Node:
     """A checked YAML node as plain JSON-like values, keeping each value's position."""
-    from yaml.constructor import SafeConstructor
-    from yaml.nodes import MappingNode, SequenceNode
-
-    line, column = node.start_mark.line + 1, node.start_mark.column + 1
+    line, column = position(node)
     if isinstance(node, MappingNode):
         result: dict[str, Any] = {}
         keys: dict[str, tuple[int, int]] = {}
         for key_node, value_node in node.value:
             key = str(key_node.value)
-            result[key] = _convert(value_node)
-            keys[key] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            result[key] = _convert(value_node, constructor)
+            keys[key] = position(key_node)
         return _Node(result, line, column, keys)
     if isinstance(node, SequenceNode):
-        return _Node([_convert(item) for item in node.value], line, column)
-    return _Node(SafeConstructor().construct_object(node), line, column)
+        return _Node([_convert(item, constructor) for item in node.value], line, column)
+    return _Node(constructor.construct_object(node), line, column)
 
 
 def _plain_value(node: _Node) -> Any:
