@@ -139,3 +139,17 @@ def test_upstream_status_message_says_the_status_code_only() -> None:
         "UpstreamStatusError",
         "The model service answered with an error (503).",
     )
+
+
+@pytest.mark.parametrize("bad_id", ["a\nb", "a\rb", "a\0b", "a\ud800b"])
+def test_every_event_refuses_an_id_the_format_cannot_carry(bad_id: str) -> None:
+    events = [
+        lambda: delta_event("x", id=bad_id),
+        lambda: done_event(
+            finish_reason="stop", status="complete", mode="stream", validated=False, id=bad_id
+        ),
+        lambda: error_event(RuntimeError("x"), partial="", id=bad_id),
+    ]
+    for make_event in events:
+        with pytest.raises(errors.ProtocolError):
+            make_event()

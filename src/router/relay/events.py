@@ -71,22 +71,23 @@ def to_json(obj: Any) -> str:
     return text
 
 
+def _head(name: str, id: str | None) -> str:
+    """The `event:` and `id:` lines of an event; an id the format cannot carry is refused."""
+    if id is None:
+        return f"event: {name}\n"
+    if _UNSAFE_ID.search(id):
+        encode_event("", event=name, id=id)  # raises the encoder's ProtocolError
+    return f"event: {name}\nid: {id}\n"
+
+
 def _json_event(name: str, payload: Any, id: str | None) -> bytes:
     """`event:`, `id:` and one `data:` line of JSON (JSON escapes every CR and LF)."""
-    if id is not None and _UNSAFE_ID.search(id):
-        return encode_event("", event=name, id=id)  # raises the encoder's ProtocolError
-    head = f"event: {name}\n" if id is None else f"event: {name}\nid: {id}\n"
-    try:
-        return f"{head}data: {_dumps(payload)}\n\n".encode()
-    except UnicodeEncodeError:
-        return f"{head}data: {_dumps_ascii(payload)}\n\n".encode()
+    return f"{_head(name, id)}data: {to_json(payload)}\n\n".encode()
 
 
 def delta_event(text: str, *, id: str | None = None) -> bytes:
     """The next piece of the answer."""
-    if id is not None and _UNSAFE_ID.search(id):
-        return encode_event("", event="delta", id=id)  # raises the encoder's ProtocolError
-    head = "event: delta\n" if id is None else f"event: delta\nid: {id}\n"
+    head = _head("delta", id)
     # The hot path: one JSON string literal, made by the C encoder, instead of a dict dump.
     try:
         return f'{head}data: {{"text":{_json_string(text)}}}\n\n'.encode()
