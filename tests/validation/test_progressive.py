@@ -259,7 +259,9 @@ def test_valid_answers_pass_every_prefix(data: st.DataObject) -> None:
 def test_valid_answers_pass_on_the_default_schedule(data: st.DataObject) -> None:
     order = data.draw(orders)
     text = data.draw(layouts(order))
-    feed_all(ProgressiveChecker(ORDER_SCHEMA, min_step=16), data.draw(splits(text)))
+    checker = ProgressiveChecker(ORDER_SCHEMA, min_step=16)
+    feed_all(checker, data.draw(splits(text)))
+    assert checker.checks >= 2  # at least one check while streaming, and the one at close
 
 
 # Random documents, each with a random schema it satisfies: every keyword the prefix schema
@@ -776,7 +778,8 @@ def check_all(checker: ProgressiveChecker, deltas: list[str]) -> int:
 def test_checking_held_text_never_rejects_a_valid_answer(data: st.DataObject) -> None:
     order = data.draw(orders)
     text = data.draw(layouts(order))
-    check_all(ProgressiveChecker(ORDER_SCHEMA, min_step=16), data.draw(splits(text)))
+    checks = check_all(ProgressiveChecker(ORDER_SCHEMA, min_step=16), data.draw(splits(text)))
+    assert checks >= 2  # at least one check while streaming, and the one at close
 
 
 @pytest.mark.parametrize(
