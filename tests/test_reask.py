@@ -64,6 +64,23 @@ def test_each_tool_call_is_answered_with_its_own_issues() -> None:
     assert second == {"role": "tool", "tool_call_id": "call_b", "content": "This call is valid."}
 
 
+def test_issues_of_the_content_follow_the_answered_tool_calls() -> None:
+    calls = [ToolCall(id="call_a", function=FunctionCall("f", '{"n": "1"}'))]
+    issues = [
+        ValidationIssue("$.n", '"1" is not of type "integer"', tool_call=0),
+        ValidationIssue("$", "the answer must be a JSON object", "type"),
+    ]
+    body = reask_request(REQUEST, answer("[]", calls), ValidationFailed("x", issues=issues))
+    assistant, tool, user = body["messages"][2:]
+    assert assistant["content"] == "[]"
+    assert tool["tool_call_id"] == "call_a"
+    assert "$.n" in tool["content"]
+    assert "must be a JSON object" not in tool["content"]
+    assert user["role"] == "user"
+    assert "$: the answer must be a JSON object" in user["content"]
+    assert "$.n" not in user["content"]
+
+
 def test_tool_calls_without_ids_are_quoted_as_text() -> None:
     calls = [ToolCall(id=None, function=FunctionCall("f", '{"n": "1"}'))]
     issues = [ValidationIssue("$.n", "wrong", tool_call=0)]
