@@ -6,7 +6,8 @@ import time
 
 import httpx
 
-from router.testing import Fault, Reply, SimulatedProvider
+from router.redact import SECRET_HEADERS
+from router.testing import Fault, RecordedHeaders, Reply, SimulatedProvider
 
 from .conftest import chat, get, post
 
@@ -47,6 +48,17 @@ def test_secrets_are_redacted_in_repr_and_str(provider: SimulatedProvider) -> No
         assert "[redacted]" in text
     assert request.headers.redacted()["authorization"] == "[redacted]"
     assert ("Authorization", "Bearer sk-secret-123") in request.headers.raw_items()
+
+
+def test_every_credential_header_the_library_knows_is_redacted() -> None:
+    items = [(name.title(), f"secret-{i}") for i, name in enumerate(sorted(SECRET_HEADERS))]
+    headers = RecordedHeaders([*items, ("X-Trace", "t1"), ("x-trace", "t2")])
+    assert list(headers) == [*sorted(SECRET_HEADERS), "x-trace"]
+    assert headers.redacted() == {
+        **{name: "[redacted]" for name in sorted(SECRET_HEADERS)},
+        "x-trace": "t1, t2",
+    }
+    assert "secret-" not in repr(headers)
 
 
 def test_client_closing_a_stream_early_is_detected_promptly(provider: SimulatedProvider) -> None:

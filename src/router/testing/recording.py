@@ -14,10 +14,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["SECRET_HEADERS", "RecordedHeaders", "RecordedRequest", "RequestLog"]
+from router.redact import SECRET_HEADERS, is_secret_header
 
-#: Header names whose values are credentials: never shown in a repr or printout.
-SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "proxy-authorization"})
+__all__ = ["SECRET_HEADERS", "RecordedHeaders", "RecordedRequest", "RequestLog"]
 
 REDACTED = "[redacted]"
 
@@ -42,11 +41,7 @@ class RecordedHeaders(Mapping[str, str]):
         return ", ".join(values)
 
     def __iter__(self) -> Iterator[str]:
-        seen: list[str] = []
-        for key, _ in self._items:
-            if key.lower() not in seen:
-                seen.append(key.lower())
-        return iter(seen)
+        return iter(dict.fromkeys(key.lower() for key, _ in self._items))
 
     def __len__(self) -> int:
         return len({key.lower() for key, _ in self._items})
@@ -57,7 +52,7 @@ class RecordedHeaders(Mapping[str, str]):
 
     def redacted(self) -> dict[str, str]:
         """The headers with every secret value replaced: safe to print or log."""
-        return {key: REDACTED if key in SECRET_HEADERS else self[key] for key in self}
+        return {key: REDACTED if is_secret_header(key) else self[key] for key in self}
 
     def __repr__(self) -> str:
         return f"RecordedHeaders({self.redacted()!r})"
