@@ -7,9 +7,10 @@ and the simulated provider is in test_integration.py.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -127,6 +128,46 @@ class Exchange:
         return [name for name, _ in self.events()]
 
 
+def asgi_scope(
+    method: str = "POST",
+    path: str = "/chat",
+    *,
+    query: str = "",
+    headers: Mapping[str, str] | None = None,
+    spec_version: str = "2.3",
+) -> dict[str, Any]:
+    """The ASGI scope of one HTTP request from a loopback client."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": spec_version},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+
+
+def receive_then_wait(body: Any) -> Callable[[], Awaitable[dict[str, Any]]]:
+    """An ASGI `receive` that hands over `body` as JSON, then never reports a disconnect."""
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": json.dumps(body).encode()}
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    return receive
+
+
 async def exchange(
     app: Any,
     method: str = "POST",
@@ -166,22 +207,8 @@ async def exchange(
         if hang_up_when is not None and hang_up_when(chunks):
             gone.set()
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query.encode(),
-        "root_path": "",
-        "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
     with anyio.fail_after(5):
-        await app(scope, receive, send)
+        await app(asgi_scope(method, path, query=query, headers=headers), receive, send)
     return Exchange(status[0], response_headers, chunks, bool(completed))
 
 
@@ -378,33 +405,14 @@ async def test_a_send_that_fails_because_the_client_is_gone_cancels_the_call() -
     call = ScriptedCall(pieces=["word "] * 1000, delay=0.01)
     app = make_app(ScriptedRouter(call))
     sent: list[dict[str, Any]] = []
-    received = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal received
-        if not received:
-            received = True
-            return {"type": "http.request", "body": json.dumps(PROMPT).encode()}
-        await anyio.sleep_forever()
-        raise AssertionError("unreachable")
 
     async def send(message: dict[str, Any]) -> None:
         if len(sent) >= 3:
             raise OSError("connection reset by peer")
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "method": "POST",
-        "path": "/chat",
-        "raw_path": b"/chat",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [],
-    }
     with anyio.fail_after(5):
-        await app(scope, receive, send)
+        await app(asgi_scope(spec_version="2.4"), receive_then_wait(PROMPT), send)
     assert call.closed
     assert len(sent) == 3
 
@@ -418,15 +426,6 @@ async def test_pings_and_events_are_never_written_at_the_same_time() -> None:
     writing = 0
     most_at_once = 0
     blocks: list[bytes] = []
-    received = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal received
-        if not received:
-            received = True
-            return {"type": "http.request", "body": json.dumps(PROMPT).encode()}
-        await anyio.sleep_forever()
-        raise AssertionError("unreachable")
 
     async def send(message: dict[str, Any]) -> None:
         nonlocal writing, most_at_once
@@ -437,18 +436,8 @@ async def test_pings_and_events_are_never_written_at_the_same_time() -> None:
             blocks.append(message["body"])
         writing -= 1
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "method": "POST",
-        "path": "/chat",
-        "raw_path": b"/chat",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [],
-    }
     with anyio.fail_after(5):
-        await app(scope, receive, send)
+        await app(asgi_scope(), receive_then_wait(PROMPT), send)
     assert most_at_once == 1
     assert b": ping\n\n" in blocks
     texts = [json.loads(b.split(b"data: ")[1])["text"] for b in blocks if b"event: delta" in b]
@@ -568,7 +557,7 @@ async def test_bad_browser_input_is_a_400_and_no_call(body: Any, message: str) -
     assert result.status == 400
     error = json.loads(result.body)["error"]
     assert error["type"] == "BadRequest"
-    assert pytest.importorskip("re").search(message, error["message"])
+    assert re.search(message, error["message"])
     assert router.calls == []
 
 
@@ -576,13 +565,11 @@ async def test_bad_browser_input_is_a_400_and_no_call(body: Any, message: str) -
 async def test_a_body_that_is_not_json_is_a_400() -> None:
     router = ScriptedRouter(ScriptedCall(pieces=["a"]))
     app = make_app(router)
-
-    async def send_raw() -> Exchange:
-        return await exchange(app, body=None, headers={"content-type": "application/json"})
-
-    result = await send_raw()
+    # No body at all: an empty body is not JSON.
+    result = await exchange(app, body=None, headers={"content-type": "application/json"})
     assert result.status == 400
     assert "not JSON" in json.loads(result.body)["error"]["message"]
+    assert router.calls == []
 
 
 @pytest.mark.anyio
