@@ -240,9 +240,9 @@ def _warnings(
         elif report.redundant:
             message = f"{where} is redundant: removing it changes no decision"
             out.append(_warning(source, rule.line, rule.column, message, "redundant"))
-        may_need_usage = regions is None or _admits_usage_billing(rule.condition)
-        out.extend(_risks(source, where, rule.line, rule.column, rule.outcome, may_need_usage))
-    out.extend(_risks(source, "the defaults", 1, 1, policy.defaults, True))
+        condition = None if regions is None else rule.condition
+        out.extend(_risks(source, where, rule.line, rule.column, rule.outcome, condition))
+    out.extend(_risks(source, "the defaults", 1, 1, policy.defaults, None))
     return out
 
 
@@ -251,12 +251,18 @@ def _warning(source: str, line: int, column: int, message: str, code: str) -> Di
 
 
 def _risks(
-    source: str, where: str, line: int, column: int, outcome: Outcome, may_need_usage: bool
+    source: str, where: str, line: int, column: int, outcome: Outcome, condition: Condition | None
 ) -> list[Diagnostic]:
+    """Risky option combinations of one outcome; `condition` (None: any intent) is what
+    reaches it, looked at only when the usage warning is in question."""
     found: list[Diagnostic] = []
     options = outcome.options_with_usage
     streams = outcome.mode == "stream"
-    if streams and outcome.settings.include_usage == "never" and may_need_usage:
+    if (
+        streams
+        and outcome.settings.include_usage == "never"
+        and (condition is None or _admits_usage_billing(condition))
+    ):
         message = (
             f"{where} streams with include_usage: never, so a call whose billing needs "
             "usage gets none"
