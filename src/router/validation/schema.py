@@ -246,11 +246,7 @@ class SchemaValidator:
         """Return the document if it is valid, else raise `ValidationFailed` with every issue."""
         found = self.issues(instance)
         if found:
-            raise ValidationFailed(
-                "the answer does not match its schema: " + summarize(found),
-                issues=found,
-                raw=raw,
-            )
+            raise _invalid(found, raw)
         return instance
 
     def validate_json(self, raw: str | bytes) -> Any:
@@ -260,14 +256,17 @@ class SchemaValidator:
         document breaks the schema (with every issue and its path); `raw` keeps the text.
         """
         instance = parse_json(raw)
-        if self._fast is not None:
-            try:
-                if self._fast.is_valid(instance):
-                    return instance
-            except _NOT_FOR_THE_FAST_ENGINE:
-                pass
-        text = raw if isinstance(raw, str) else raw.decode("utf-8")
-        return self.validate(instance, raw=text)
+        found = self.issues(instance)
+        if found:
+            text = raw if isinstance(raw, str) else raw.decode("utf-8")
+            raise _invalid(found, text)
+        return instance
+
+
+def _invalid(found: list[ValidationIssue], raw: str | None) -> ValidationFailed:
+    return ValidationFailed(
+        "the answer does not match its schema: " + summarize(found), issues=found, raw=raw
+    )
 
 
 def _exact_key(schema: Any) -> bytes | None:
