@@ -858,10 +858,10 @@ def _body_chunks(response: httpx.Response, core: CallCore, *, bound: bool) -> It
 
     Plain bodies are read straight from the transport's stream (httpx's `iter_raw` adds a
     layer and nothing else), compressed ones decoded by httpx. `bound`: the connection follows
-    the clocks itself (`router.http.bind_clocks`); else each read is bracketed here.
+    the clocks itself (`router.http.bind_clocks`); else each read is timed here.
     """
     if not bound:
-        return _deadline_reads(
+        return _timed_reads(
             response.iter_raw() if _plain(response) else response.iter_bytes(), core
         )
     if _plain(response) and isinstance(response.stream, httpx.SyncByteStream):
@@ -869,51 +869,44 @@ def _body_chunks(response: httpx.Response, core: CallCore, *, bound: bool) -> It
     return response.iter_bytes()
 
 
-def _deadline_reads(raw: Iterator[bytes], core: CallCore) -> Iterator[bytes]:
-    """`raw`, each read bounded by `READ_DEADLINE` (set only while it runs) and timed."""
+def _timed_reads(raw: Iterator[bytes], core: CallCore) -> Iterator[bytes]:
+    """`raw` from a connection not built here, each read timed on the clocks.
+
+    Its stream cannot follow the clocks (nor `READ_DEADLINE`): a read waits at most for the
+    read timeout httpx was given when the attempt started; the clocks are checked after it.
+    """
     clocks = core.clocks
     while True:
-        token = READ_DEADLINE.set(clocks.begin_wait(time.monotonic()))
-        try:
-            chunk = next(raw, None)
-        finally:
-            READ_DEADLINE.reset(token)
+        clocks.begin_wait(time.monotonic())
+        chunk = next(raw, None)
         clocks.end_wait(time.monotonic())
         if chunk is None:
             return
         yield chunk
 
 
-def _abody_chunks(
-    response: httpx.Response, core: CallCore, *, bound: bool, clocked: bool
-) -> AsyncIterator[bytes]:
-    """The async twin of `_body_chunks`; `clocked`: the client's streams follow `READ_DEADLINE`."""
+def _abody_chunks(response: httpx.Response, core: CallCore, *, bound: bool) -> AsyncIterator[bytes]:
+    """The async twin of `_body_chunks`."""
     if not bound:
         raw = response.aiter_raw() if _plain(response) else response.aiter_bytes()
-        return _adeadline_reads(raw, core, clocked=clocked)
+        return _adeadline_reads(raw, core)
     if _plain(response) and isinstance(response.stream, httpx.AsyncByteStream):
         return aiter(response.stream)
     return response.aiter_bytes()
 
 
-async def _adeadline_reads(
-    raw: AsyncIterator[bytes], core: CallCore, *, clocked: bool
-) -> AsyncIterator[bytes]:
-    """The async twin of `_deadline_reads`; without `clocked`, a cancel scope bounds each read."""
+async def _adeadline_reads(raw: AsyncIterator[bytes], core: CallCore) -> AsyncIterator[bytes]:
+    """`raw` from a connection not built here, each read bounded by a cancel scope and timed.
+
+    Its stream cannot follow the clocks, so the scope ends a read at the tightest clock.
+    """
     import anyio
 
     clocks = core.clocks
     while True:
         deadline = clocks.begin_wait(time.monotonic())
-        token = READ_DEADLINE.set(deadline)
-        try:
-            if clocked:
-                chunk = await anext(raw, None)
-            else:
-                with anyio.fail_after(max(deadline - time.monotonic(), 0.0)):
-                    chunk = await anext(raw, None)
-        finally:
-            READ_DEADLINE.reset(token)
+        with anyio.fail_after(max(deadline - time.monotonic(), 0.0)):
+            chunk = await anext(raw, None)
         clocks.end_wait(time.monotonic())
         if chunk is None:
             return
@@ -1181,12 +1174,10 @@ class AsyncCall(_Driver):
         client: httpx.AsyncClient,
         map_error: ErrorMapper,
         usage_hook: Callable[[UsageReport], Any] | None,
-        clocked: bool,
         on_start: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         super().__init__(core, map_error=map_error, usage_hook=usage_hook)
         self._client = client
-        self._clocked = clocked
         self._on_start = on_start
         self._steps: AsyncIterator[str] | None = None
 
@@ -1300,7 +1291,7 @@ class AsyncCall(_Driver):
                     body = await self._read_body(response, bound, limit=ERROR_BODY_LIMIT)
                     core.status_failure(response.status_code, response.headers, body)
                 if prepared.stream and core.is_event_stream(response.headers):
-                    chunks = _abody_chunks(response, core, bound=bound, clocked=self._clocked)
+                    chunks = _abody_chunks(response, core, bound=bound)
                     async for text in self._stream(chunks):
                         yield text
                 else:
@@ -1331,7 +1322,7 @@ class AsyncCall(_Driver):
         self, response: httpx.Response, bound: bool, *, limit: int | None = None
     ) -> bytes:
         buffer = BodyBuffer(self._core, limit)
-        chunks = _abody_chunks(response, self._core, bound=bound, clocked=self._clocked)
+        chunks = _abody_chunks(response, self._core, bound=bound)
         async for chunk in chunks:
             body = buffer.add(chunk, time.monotonic())
             if body is not None:

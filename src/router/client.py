@@ -140,12 +140,15 @@ def _load_policy(policy: Policy | str | os.PathLike[str] | None) -> Policy:
 
 def _client(
     given: ClientT | None, build: Callable[[], tuple[ClientT, bool]]
-) -> tuple[ClientT, bool, bool]:
-    """The client to send with, whether its reads follow the clocks, whether the router owns it."""
+) -> tuple[ClientT, bool]:
+    """The client to send with, and whether the router owns it.
+
+    Whether a response's reads follow the clocks is told per response (`bind_clocks`), so the
+    flag `build` returns about the whole client is not needed here.
+    """
     if given is None:
-        client, clocked = build()
-        return client, clocked, True
-    return given, False, False
+        return build()[0], True
+    return given, False
 
 
 class _RouterBase(ABC, Generic[HandleT]):
@@ -361,7 +364,7 @@ class Router(_RouterBase[Call]):
                     code=name,
                 )
         super().__init__(policy, usage_hook=usage_hook, decision_hook=decision_hook, **options)
-        self._client, self._clocked, self._owns_client = _client(http_client, new_sync_client)
+        self._client, self._owns_client = _client(http_client, new_sync_client)
 
     def _handle(self, core: CallCore, record: DecisionRecord) -> Call:
         """The sync handle; the decision hook runs now, before the handle is returned."""
@@ -407,7 +410,7 @@ class AsyncRouter(_RouterBase[AsyncCall]):
         **options: Unpack[RouterOptions],
     ) -> None:
         super().__init__(policy, usage_hook=usage_hook, decision_hook=decision_hook, **options)
-        self._client, self._clocked, self._owns_client = _client(http_client, new_async_client)
+        self._client, self._owns_client = _client(http_client, new_async_client)
 
     def _handle(self, core: CallCore, record: DecisionRecord) -> AsyncCall:
         """The async handle; the decision hook (plain or async) runs when the call starts."""
@@ -428,7 +431,6 @@ class AsyncRouter(_RouterBase[AsyncCall]):
             client=self._client,
             map_error=map_httpx_error,
             usage_hook=self._usage_hook,
-            clocked=self._clocked,
             on_start=log_decision,
         )
 
