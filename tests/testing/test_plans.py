@@ -7,7 +7,7 @@ import json
 from router.testing import Fault, Reply
 from router.testing.answers import reply_plan
 from router.testing.faults import fault_plan
-from router.testing.plan import Abort, Pause, PlanConfig, Write
+from router.testing.plan import Abort, Pause, PlanConfig, Write, reason_phrase
 from router.testing.recording import RequestLog
 
 
@@ -64,3 +64,9 @@ def test_forever_faults_are_bounded_by_max_stall() -> None:
     actions = list(fault_plan(Fault.keepalive_forever(interval=0.01), request(), config).body)  # type: ignore[arg-type]
     assert isinstance(actions[-1], Abort)
     assert actions.count(Write(b": keep-alive\n\n")) >= 1
+
+
+def test_status_lines_carry_the_standard_reason_phrase() -> None:
+    assert reason_phrase(429) == "Too Many Requests"
+    assert reason_phrase(422) == "Unprocessable Entity"
+    assert reason_phrase(529) == "Unknown"

@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.utils import formatdate
+from http import HTTPStatus
 from typing import Any
 
 from router.testing.recording import RecordedRequest
@@ -91,25 +92,12 @@ class PlanConfig:
     max_stall: float = 60.0
 
 
-_REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    401: "Unauthorized",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    408: "Request Timeout",
-    409: "Conflict",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-    504: "Gateway Timeout",
-}
-
-
 def reason_phrase(status: int) -> str:
-    """The reason phrase of a status line."""
-    return _REASONS.get(status, "Unknown")
+    """The reason phrase of a status line ("Unknown" for a status the standard lacks)."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
 
 
 def common_headers() -> list[tuple[str, str]]:
