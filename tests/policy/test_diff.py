@@ -57,6 +57,21 @@ def test_a_moved_threshold_is_reported_with_its_region_and_example() -> None:
         assert 16 <= change.example["expected_tokens"] <= 127
 
 
+def test_a_diff_cut_short_by_its_budget_is_never_same() -> None:
+    # A deploy gate must not pass a change it did not finish looking at.
+    rules = "".join(
+        f"  - {{name: r{i}, when: {{any: [{{expected_tokens: {{lt: {i}}}}},"
+        f" {{labels.t{i % 7}: v{i}}}]}}, mode: stream}}\n"
+        for i in range(40)
+    )
+    old = policy(rules)
+    assert diff_policies(old, policy(rules)).same
+    diff = diff_policies(old, policy(rules), budget_seconds=0.0)
+    assert diff.complete is False
+    assert diff.same is False
+    assert diff.to_dict()["same"] is False
+
+
 def test_an_option_change_is_a_change_even_when_the_mode_stays() -> None:
     new = Policy.from_text(DEFAULT_TEXT.replace("first_token: 3m", "first_token: 5m"))
     diff = diff_policies(load_policy(), new)
