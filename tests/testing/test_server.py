@@ -203,6 +203,16 @@ def _exchange(provider: SimulatedProvider, raw: bytes) -> bytes:
             b"POST /v1/chat/completions HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
             "bad chunk size",
         ),
+        (
+            b"POST /v1/chat/completions HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\n",
+            "bad chunk size",
+        ),
+        (
+            # A declared size over the limit is refused at once, not waited for.
+            b"POST /v1/chat/completions HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"ffffffffff\r\n",
+            "body over",
+        ),
     ],
 )
 def test_bytes_that_are_not_http_get_a_400_and_a_close(

@@ -140,7 +140,7 @@ class Connection:
         return request
 
     def _read_chunked(self, deadline: float) -> bytes | None:
-        body = b""
+        body = bytearray()
         while True:
             while b"\r\n" not in self._buffer:
                 if not self._fill(deadline):
@@ -149,16 +149,19 @@ class Connection:
             try:
                 size = int(size_line.split(b";")[0].strip(), 16)
             except ValueError:
-                raise BadRequest(f"bad chunk size: {size_line[:40]!r}") from None
+                size = -1
+            if size < 0:
+                raise BadRequest(f"bad chunk size: {size_line[:40]!r}")
+            # Judge the declared size before waiting for it, as Content-Length is judged.
+            if len(body) + size > MAX_BODY_BYTES:
+                raise BadRequest(f"body over {MAX_BODY_BYTES} bytes")
             while len(self._buffer) < size + 2:
                 if not self._fill(deadline):
                     return None
             body += self._buffer[:size]
             self._buffer = self._buffer[size + 2 :]
             if size == 0:
-                return body
-            if len(body) > MAX_BODY_BYTES:
-                raise BadRequest(f"body over {MAX_BODY_BYTES} bytes")
+                return bytes(body)
 
     def _fill(self, deadline: float) -> bool:
         """Read more bytes into the buffer; False on EOF, timeout or stop."""
