@@ -82,6 +82,19 @@ def open_page(browser: Any, site: str) -> Any:
     return page
 
 
+def chat_until_text_shows(browser: Any, site: str, prompt: str) -> Any:
+    """Open the page, send `prompt` to the chat, and return once some answer text is shown."""
+    page = open_page(browser, site)
+    page.fill("#prompt", prompt)
+    page.click("#send")
+    page.wait_for_function(
+        "() => { const m = document.querySelector('#log .message.assistant');"
+        " return m && m.querySelector('.text').textContent.length > 0; }",
+        timeout=WAIT_MS,
+    )
+    return page
+
+
 def last_answer(page: Any) -> Any:
     return page.locator("#log .message.assistant").last
 
@@ -100,16 +113,8 @@ def test_chat_answer_appears_word_by_word_then_whole(
     words = [f" word{index}" for index in range(25)]
     tokens = ["Hello:", *TRICKY_TOKENS, *words]
     provider.set_default(Reply.text(tokens=tokens, first_token_delay=0.05, token_delay=0.03))
-    page = open_page(browser, site)
-    page.fill("#prompt", "Tell me something")
-    page.click("#send")
-
     # Some text is on screen while the provider is still sending the rest.
-    page.wait_for_function(
-        "() => { const m = document.querySelector('#log .message.assistant');"
-        " return m && m.querySelector('.text').textContent.length > 0; }",
-        timeout=WAIT_MS,
-    )
+    page = chat_until_text_shows(browser, site, "Tell me something")
     partial = answer_text(page)
     [request] = provider.chat_requests
     assert not request.finished, "the provider had already sent everything"
@@ -155,8 +160,11 @@ def test_recipe_card_arrives_whole_and_validated(
         "a pinch of salt",
     ]
     assert answer.locator(".meta").text_content() == "batch · stop"
+    # The only text ever shown before the card is the whole answer, which parses as the recipe.
     seen = [text for text in page.evaluate("window.seen") if text]
-    assert all(text.startswith("{") and text.endswith("}") for text in seen), seen
+    assert seen, "the observer saw no answer text"
+    recipe = json.loads(answer.get_attribute("data-recipe"))
+    assert all(json.loads(text) == recipe for text in seen), seen
     [request] = provider.chat_requests
     assert "stream" not in request.body
     assert request.body["response_format"]["json_schema"]["name"] == "recipe"
@@ -167,14 +175,7 @@ def test_closing_the_page_closes_the_upstream_call(
     browser: Any, site: str, provider: SimulatedProvider
 ) -> None:
     provider.set_default(Reply.text(" long" * 400, first_token_delay=0.05, token_delay=0.05))
-    page = open_page(browser, site)
-    page.fill("#prompt", "Write a lot")
-    page.click("#send")
-    page.wait_for_function(
-        "() => { const m = document.querySelector('#log .message.assistant');"
-        " return m && m.querySelector('.text').textContent.length > 0; }",
-        timeout=WAIT_MS,
-    )
+    page = chat_until_text_shows(browser, site, "Write a lot")
     [request] = provider.chat_requests
     assert not request.client_closed
     page.close()
@@ -186,14 +187,7 @@ def test_stop_button_aborts_the_fetch_and_closes_the_upstream_call(
     browser: Any, site: str, provider: SimulatedProvider
 ) -> None:
     provider.set_default(Reply.text(" more" * 400, token_delay=0.05))
-    page = open_page(browser, site)
-    page.fill("#prompt", "Keep going")
-    page.click("#send")
-    page.wait_for_function(
-        "() => { const m = document.querySelector('#log .message.assistant');"
-        " return m && m.querySelector('.text').textContent.length > 0; }",
-        timeout=WAIT_MS,
-    )
+    page = chat_until_text_shows(browser, site, "Keep going")
     page.click("#stop")
     page.wait_for_selector("#log .message.assistant[data-state='error']", timeout=WAIT_MS)
     assert last_answer(page).locator(".error").text_content() == "Stopped."
