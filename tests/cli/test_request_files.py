@@ -138,3 +138,20 @@ def test_json_nested_too_deeply_is_a_usage_error(tmp_path: Path) -> None:
     path.write_text("[" * 100_000)
     with pytest.raises(UsageError, match=r"deep\.json: malformed JSON: nested too deeply"):
         read_requests(str(path))
+
+
+def test_stdin_nested_too_deeply_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("[" * 100_000))
+    with pytest.raises(UsageError, match=r"<stdin>: malformed JSON: nested too deeply"):
+        read_requests("-")
+
+
+def test_stdin_with_a_document_then_other_text_is_read_as_lines(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO('{"messages": []}\nnot json\n'))
+    first, second = read_requests("-")
+    assert first.body == {"messages": []}
+    assert second.location == "<stdin>:2"
+    assert second.error is not None
+    assert second.error.startswith("malformed JSON at line 1 column 1")

@@ -97,27 +97,14 @@ def parse_request(document: object) -> tuple[Mapping[str, Any] | None, dict[str,
 def _decode(text: str) -> object:
     try:
         return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise RequestFileError(
-            f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None
-    except RecursionError:
-        raise RequestFileError("malformed JSON: nested too deeply") from None
-
-
-def _is_jsonl(path: str, text: str) -> bool:
-    if path.lower().endswith(_JSONL_SUFFIXES):
-        return True
-    if path != "-":
-        return False
-    # Standard input may hold one document or one per line: JSON Lines is the case
-    # where the whole text is not one document but its first line is.
-    try:
-        json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
-        first = text.lstrip().split("\n", 1)[0]
-        return getattr(exc, "msg", "") == "Extra data" and bool(first.strip())
-    return False
+        raise _malformed(exc) from None
+
+
+def _malformed(exc: json.JSONDecodeError | RecursionError) -> RequestFileError:
+    if isinstance(exc, RecursionError):
+        return RequestFileError("malformed JSON: nested too deeply")
+    return RequestFileError(f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")
 
 
 def _lines(location: str, text: str) -> Iterator[RequestItem]:
@@ -143,15 +130,29 @@ def read_requests(path: str) -> list[RequestItem]:
 
     location = "<stdin>" if path == "-" else path
     text = read_text(path, limit=MAX_REQUEST_BYTES)
-    if _is_jsonl(path, text):
-        items = list(_lines(location, text))
-        if not items:
-            raise UsageError(f"{location}: no requests (the file is empty)", code="request")
-        return items
+    if path.lower().endswith(_JSONL_SUFFIXES):
+        return _line_items(location, text)
     if not text.strip():
         raise UsageError(f"{location}: empty input, expected a JSON request", code="request")
     try:
-        body, hints = parse_request(_decode(text))
+        document = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        # Standard input may hold one document or one per line: JSON Lines is the case
+        # where the whole text is not one document but starts with one.
+        if path == "-" and isinstance(exc, json.JSONDecodeError) and exc.msg == "Extra data":
+            return _line_items(location, text)
+        raise UsageError(f"{location}: {_malformed(exc)}", code="request") from None
+    try:
+        body, hints = parse_request(document)
     except RequestFileError as exc:
         raise UsageError(f"{location}: {exc}", code="request") from None
     return [RequestItem(location, body=body, hints=hints)]
+
+
+def _line_items(location: str, text: str) -> list[RequestItem]:
+    from router.errors import UsageError
+
+    items = list(_lines(location, text))
+    if not items:
+        raise UsageError(f"{location}: no requests (the file is empty)", code="request")
+    return items
