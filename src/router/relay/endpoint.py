@@ -77,8 +77,8 @@ class Relay:
         `body` and `options` come from server code. The call starts only when the response
         is sent, and never for a reconnect (`Last-Event-ID` present): that gets a 204.
         """
-        if "last-event-id" in http_request.headers:
-            return Response(status_code=204, headers=dict(EVENT_STREAM_HEADERS))
+        if _is_reconnect(http_request):
+            return _no_more_events()
 
         def open_call() -> AbstractAsyncContextManager[RelayableCall]:
             return self.router.call(body, **options)
@@ -115,8 +115,8 @@ class Relay:
         fixed_fields = dict(request_fields or {})
 
         async def relay_endpoint(http_request: Request) -> Response:
-            if "last-event-id" in http_request.headers:
-                return Response(status_code=204, headers=dict(EVENT_STREAM_HEADERS))
+            if _is_reconnect(http_request):
+                return _no_more_events()  # before reading a body that would go unused
             try:
                 # JSON escapes can make one character 12 bytes: a surrogate pair, two \u escapes.
                 max_bytes = 12 * max_input_chars + 4096
@@ -133,6 +133,16 @@ class Relay:
             return self.response(http_request, body, **options)
 
         return relay_endpoint
+
+
+def _is_reconnect(http_request: Request) -> bool:
+    """An `EventSource` reconnecting after its stream ended (it sends the last id it saw)."""
+    return "last-event-id" in http_request.headers
+
+
+def _no_more_events() -> Response:
+    """204: tells an `EventSource` to stop reconnecting for good."""
+    return Response(status_code=204, headers=dict(EVENT_STREAM_HEADERS))
 
 
 async def _browser_payload(http_request: Request, *, max_bytes: int) -> Mapping[str, Any]:
