@@ -119,17 +119,12 @@ class Settings(NamedTuple):
 
     def merged(self, over: Settings) -> Settings:
         """These settings with every field `over` sets replaced."""
-        mine, theirs = self, over
-        if not any(value is not None for value in theirs):
+        if all(value is None for value in over):
             return self
         merged: list[Any] = [
-            new if new is not None else old for old, new in zip(mine, theirs, strict=True)
+            new if new is not None else old for old, new in zip(self, over, strict=True)
         ]
         return Settings(*merged)
-
-    def is_empty(self) -> bool:
-        """True when nothing is set."""
-        return all(value is None for value in self)
 
     def resolve(self, *, needs_usage: bool) -> Options:
         """Typed options from fully merged settings, `include_usage` resolved.
