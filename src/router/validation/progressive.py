@@ -299,8 +299,9 @@ def progressive_checker(
     `InvalidSchema` when the request's schema is broken.
     """
     spec = AnswerSpec.from_request(request, response_model=response_model)
-    if spec.content == "schema":
-        schema: Mapping[str, Any] | bool = spec.schema
+    if spec.content == "schema" and spec.validator is not None:
+        # Compiled (and looked up in the cache) once, by the spec: not again by the checker.
+        schema: Mapping[str, Any] | bool | SchemaValidator = spec.validator
     elif spec.content == "json_object":
         schema = _JSON_OBJECT
     elif spec.content == "json":
