@@ -15,12 +15,6 @@ from router.policy.ir import AllOf, AnyOf, Condition, Not, Predicate
 __all__ = ["failure", "format_value", "holds", "predicate_holds"]
 
 
-def _value(intent: Intent, field: str) -> object:
-    if field.startswith("labels."):
-        return intent.labels.get(field[7:])
-    return getattr(intent, field)
-
-
 def predicate_holds(predicate: Predicate, value: object) -> bool:
     """Whether one predicate holds for a field value (None: the field is missing)."""
     op = predicate.op
@@ -99,7 +93,7 @@ def _predicate_failure(predicate: Predicate, value: object) -> str:
 def failure(condition: Condition, intent: Intent) -> str | None:
     """None when `condition` holds, else the first test that failed, with the actual value."""
     if isinstance(condition, Predicate):
-        value = _value(intent, condition.field)
+        value = intent.get(condition.field)
         if predicate_holds(condition, value):
             return None
         return _predicate_failure(condition, value)
@@ -126,7 +120,7 @@ def failure(condition: Condition, intent: Intent) -> str | None:
 def _describe(condition: Condition, intent: Intent) -> str:
     """What held, for a `not` that failed: `audience: user`."""
     if isinstance(condition, Predicate):
-        return f"{condition.field}: {format_value(_value(intent, condition.field))}"
+        return f"{condition.field}: {format_value(intent.get(condition.field))}"
     if isinstance(condition, Not):
         return "not: (…)"
     parts: Iterable[Condition] = condition.items
