@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from router.errors import UsageError
-from router.testing import Fault, FaultKind, Reply, SimulatedTransport
+from router.testing import Fault, FaultKind, Reply, SimulatedTransport, scenarios
 from router.testing.scenarios import BUILTIN, Scenario, load_scenario, resolve_scenario
 
 from .conftest import chat, content
@@ -74,6 +74,23 @@ def test_builtin_scenarios_build_providers(name: str) -> None:
     provider = scenario.provider()
     assert not provider.running
     assert provider.script.pending == len(scenario.steps)
+
+
+@pytest.mark.parametrize(
+    ("kind", "named"),
+    [(Reply, scenarios._REPLIES), (Fault, scenarios._FAULTS)],
+    ids=["reply", "fault"],
+)
+def test_every_constructor_can_be_named_in_a_scenario_file(
+    kind: type, named: dict[str, object]
+) -> None:
+    constructors = {
+        name
+        for name, value in vars(kind).items()
+        if isinstance(value, classmethod) and not name.startswith("_")
+    }
+    assert constructors == set(named)
+    assert all(named[name] == getattr(kind, name) for name in constructors)
 
 
 def test_builtin_default_streams_its_greeting() -> None:
