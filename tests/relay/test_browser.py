@@ -171,6 +171,29 @@ def test_recipe_card_arrives_whole_and_validated(
     page.close()
 
 
+def test_a_refusal_is_shown_and_its_question_is_not_sent_again(
+    browser: Any, site: str, provider: SimulatedProvider
+) -> None:
+    provider.enqueue(Reply.refusal("I can't help with that."), Reply.text("Sure."))
+    page = open_page(browser, site)
+    page.fill("#prompt", "Something forbidden")
+    page.click("#send")
+    page.wait_for_selector("#log .message.assistant.refusal[data-state='done']", timeout=WAIT_MS)
+    assert answer_text(page) == "I can't help with that."
+    page.fill("#prompt", "Something else")
+    page.click("#send")
+    page.wait_for_selector(
+        "#log .message.assistant:last-child[data-state='done']:not(.refusal)", timeout=WAIT_MS
+    )
+    assert answer_text(page) == "Sure."
+    declined, answered = provider.chat_requests
+    assert declined.body["messages"][-1] == {"role": "user", "content": "Something forbidden"}
+    assert [m["content"] for m in answered.body["messages"] if m["role"] != "system"] == [
+        "Something else"
+    ]
+    page.close()
+
+
 def test_closing_the_page_closes_the_upstream_call(
     browser: Any, site: str, provider: SimulatedProvider
 ) -> None:

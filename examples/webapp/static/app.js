@@ -152,6 +152,7 @@ async function ask(kind) {
     if (done.refusal && !received) {
       textBox.textContent = done.refusal; // the model declined: say so rather than show nothing
       answer.classList.add("refusal");
+      if (kind === "chat") history.pop(); // the declined question is not sent again
     } else if (kind === "chat") {
       history.push({ role: "assistant", content: received });
     } else {
@@ -159,7 +160,6 @@ async function ask(kind) {
     }
     answer.dataset.state = "done";
     addLine(answer, "meta", describe(done));
-    if (kind === "chat" && answer.classList.contains("refusal")) history.pop();
   } catch (error) {
     if (kind === "chat") history.pop();
     answer.dataset.state = "error";
