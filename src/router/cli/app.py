@@ -12,7 +12,6 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from types import ModuleType
 
 from router.cli.common import EXIT_USAGE, error_line
 
@@ -27,15 +26,6 @@ COMMANDS: dict[str, str] = {
     "call": "call",
     "simulate": "simulate",
 }
-
-
-def _load(module: str) -> ModuleType | None:
-    try:
-        return importlib.import_module(f"router.cli.{module}")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"router.cli.{module}":
-            return None
-        raise
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -56,9 +46,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     for name, module_name in COMMANDS.items():
         if only is not None and name != only:
             continue
-        module = _load(module_name)
-        if module is None:
-            continue
+        module = importlib.import_module(f"router.cli.{module_name}")
         cmd = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.configure(cmd)
         cmd.set_defaults(_run=module.run)
