@@ -65,12 +65,7 @@ class _ClockedStream(httpcore.NetworkStream):
             )
             clocks.end_wait(time.monotonic())
             return data
-        deadline = READ_DEADLINE.get()  # inlined `_clamp`: this runs on every socket read
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            left = left if left > _MIN_TIMEOUT else _MIN_TIMEOUT
-            timeout = left if timeout is None or left < timeout else timeout
-        return self._inner.read(max_bytes, timeout)
+        return self._inner.read(max_bytes, _clamp(timeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self._inner.write(buffer, timeout)
@@ -159,7 +154,7 @@ def bind_clocks(
     """Make every socket read of `response`'s connection follow `clocks` (None: unbind).
 
     Returns the connection's stream, or None when it is not one built here (a client the
-    caller supplied): its reads then need `READ_DEADLINE`. Unbind before closing the response.
+    caller supplied): its reads cannot follow the clocks. Unbind before closing the response.
     """
     stream = response.extensions.get("network_stream")
     if isinstance(stream, _ClockedStream | _AsyncClockedStream):
