@@ -611,6 +611,17 @@ def test_import_router_does_not_import_starlette_and_relay_is_lazy() -> None:
     assert done.stdout.strip() == "ok", done.stderr
 
 
+def test_relay_package_lists_its_lazy_names_and_imports_each_once() -> None:
+    import router.relay
+
+    assert set(router.relay._LAZY) <= set(router.relay.__all__)
+    assert set(router.relay.__all__) <= set(dir(router.relay))
+    first = router.relay.EventStreamResponse
+    assert vars(router.relay)["EventStreamResponse"] is first  # later reads skip __getattr__
+    with pytest.raises(AttributeError, match=r"'router\.relay' has no attribute 'no_such_name'"):
+        _ = router.relay.no_such_name
+
+
 def test_missing_starlette_says_what_to_install() -> None:
     done = run_python(
         "import sys\n"
