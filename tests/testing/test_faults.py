@@ -240,6 +240,19 @@ def test_non_streaming_body_cut_short_of_its_content_length(
     assert len(seen.raw) == int(seen.headers["content-length"]) - 10
 
 
+def test_end_without_done_on_a_whole_request_keeps_the_answer_but_no_finish_reason(
+    provider: SimulatedProvider,
+) -> None:
+    usage = {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
+    reply = Reply.text("cut here", reasoning="thinking", usage=usage)
+    provider.enqueue(Fault.end_without_done(reply=reply))
+    answer = post(url(provider), json=chat(n=2)).json()
+    assert [choice["finish_reason"] for choice in answer["choices"]] == [None, None]
+    message = answer["choices"][0]["message"]
+    assert (message["content"], message["reasoning_content"]) == ("cut here", "thinking")
+    assert answer["usage"] == usage
+
+
 def test_stream_faults_on_whole_requests(provider: SimulatedProvider, observe: Observe) -> None:
     provider.enqueue(
         Fault.close_mid_stream(),

@@ -29,7 +29,7 @@ from router.testing.plan import (
     rate_limit_headers,
 )
 from router.testing.recording import RecordedRequest
-from router.testing.scripts import ChoiceSpec, Fault, FaultKind, Reply
+from router.testing.scripts import Fault, FaultKind, Reply
 from router.testing.wire import error_body, sse
 
 __all__ = ["fault_plan"]
@@ -152,14 +152,6 @@ def _whole_fault_plan(fault: Fault, request: RecordedRequest, config: PlanConfig
         )
     if kind is FaultKind.HUGE_LINE:
         reply = Reply.text("x" * fault.size, tokens=["x" * fault.size])
-    if kind is FaultKind.END_WITHOUT_DONE:
-        choices = tuple(
-            ChoiceSpec(
-                content=c.content, refusal=c.refusal, tool_calls=c.tool_calls, finish_reason=""
-            )
-            for c in reply.choices
-        )
-        reply = Reply(choices=choices)
     payload = whole_payload(reply, request, config)
     if kind is FaultKind.END_WITHOUT_DONE:
         for choice in payload["choices"]:
