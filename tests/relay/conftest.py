@@ -6,6 +6,7 @@ import contextlib
 import importlib.util
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -46,12 +47,9 @@ def serving(app: Any) -> Iterator[str]:
     )
     thread.start()
     try:
-        started = threading.Event()
-        for _ in range(200):  # at most 10 s
-            if server.started or not thread.is_alive():
-                started.set()
-                break
-            started.wait(0.05)
+        deadline = time.monotonic() + 10
+        while not server.started and thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert server.started, "uvicorn did not start within 10 s"
         yield f"http://127.0.0.1:{port}"
     finally:
