@@ -791,12 +791,3 @@ def absorb(region: Region) -> Region:
 
 def _contains(outer: Box, inner: Box) -> bool:
     return tuple(map(operator.and_, outer, inner)) == inner
-
-
-def region_masks(region: Region, space: IntentSpace) -> Mapping[str, int]:
-    """Per field, the union of the cells the region uses (for summaries)."""
-    out = {field.field: 0 for field in space.fields}
-    for box in region:
-        for field, mask in zip(space.fields, box, strict=True):
-            out[field.field] |= mask
-    return out
