@@ -22,7 +22,9 @@ characters, then whenever the text has grown by `growth` times its size at the l
 `1 + 1/growth` decodings of the whole answer, and a value that breaks the schema is caught
 once the text is at most `1 + growth` times as long as where the value completed (or
 `min_step` characters later). Between checks, `feed` only stores the delta, and a caller of
-`check_text` compares one length.
+`check_text` compares one length. That bound is exact for `check_text`; `feed` does not
+measure each delta but counts them, estimating how many make up the next step from the mean
+delta so far, so when deltas grow (a short first delta, then long ones) a check comes later.
 
 The partial parser passes over a syntax error quietly (it returns what precedes it), so a
 syntax error shows as a document that stopped changing: then the strict parser and the exact
