@@ -395,14 +395,18 @@ class CallCore:
         if not text:
             return ""
         if self.checker is not None:
-            self.checked_size += len(text)
-            if self.checked_size >= self.checker.next_check_at:
-                self.check_progress()
+            self.count_checked(text)
         if self.withhold:
             self.withheld.append(text)
             return ""
         self.delivered = True
         return text
+
+    def count_checked(self, text: str) -> None:
+        """Count newly received text toward the progressive checker; check it when due."""
+        self.checked_size += len(text)
+        if self.checked_size >= self.checker.next_check_at:
+            self.check_progress()
 
     def check_progress(self) -> None:
         """Have the progressive checker judge the text so far; stop the attempt if doomed.
@@ -446,9 +450,7 @@ class CallCore:
             )
         tail: str = self.assembler.take_text()
         if tail and self.checker is not None:
-            self.checked_size += len(tail)
-            if self.checked_size >= self.checker.next_check_at:
-                self.check_progress()
+            self.count_checked(tail)
         self.completion = completion
         if not tail or self.withhold:
             if tail:
