@@ -7,6 +7,7 @@ import time
 import httpx
 import pytest
 
+from router import http
 from router.http import READ_DEADLINE, _clamp, new_async_client, new_sync_client
 
 
@@ -39,6 +40,9 @@ def test_both_clients_are_clocked() -> None:
     with client:
         assert clocked
         assert isinstance(client, httpx.Client)
+        # The flag must mean it: the pool really opens its connections through the wrapper.
+        backend = client._transport._pool._network_backend  # type: ignore[attr-defined]
+        assert isinstance(backend, http._ClockedBackend)
 
 
 @pytest.mark.anyio
@@ -46,3 +50,5 @@ async def test_the_async_client_is_clocked() -> None:
     client, clocked = new_async_client()
     async with client:
         assert clocked
+        backend = client._transport._pool._network_backend  # type: ignore[attr-defined]
+        assert isinstance(backend, http._AsyncClockedBackend)
