@@ -419,7 +419,6 @@ class CallCore:
             self.checker.check_text(self.assembler.text_so_far())
         except ValidationFailed as exc:
             self.checker = None
-            self.last_partial = self.assembler.finish(eof=False)
             raise AttemptFailed(exc, retryable=False) from None
 
     def end_stream(self, now: float, *, eof: bool = True) -> str:
@@ -440,7 +439,6 @@ class CallCore:
         if completion.status is Status.FAILED:
             self.fail_stream(None)
         if completion.status is not Status.COMPLETE:
-            self.last_partial = completion
             raise AttemptFailed(
                 StreamInterrupted(
                     "the stream ended before every choice finished (no finish reason"
@@ -463,9 +461,6 @@ class CallCore:
         """Raise the failure of a stream that sent an error payload or undecodable bytes."""
         assembler = self.assembler
         error_payload = assembler.error if assembler is not None else None
-        self.last_partial = assembler.finish(eof=False) if assembler is not None else None
-        if self.last_partial is not None and error_payload is not None:
-            self.last_partial.status = Status.FAILED
         retryable = not self.clocks.progressed
         message = detail or "the stream failed"
         if error_payload is not None and detail is None:
@@ -536,8 +531,6 @@ class CallCore:
         if isinstance(error, TotalTimeout):
             return AttemptFailed(error, retryable=False)
         progressed = self.clocks.progressed
-        if self.assembler is not None:
-            self.last_partial = self.assembler.finish(eof=False)
         retryable = not progressed and isinstance(
             error, ConnectionFailed | ConnectTimeout | FirstTokenTimeout | StreamInterrupted
         )
@@ -546,7 +539,10 @@ class CallCore:
     def on_attempt_failed(
         self, failure: AttemptFailed, now: float
     ) -> AttemptAction | SleepAction | StopAction:
-        """Record the failed attempt and ask the plan what follows."""
+        """Record the failed attempt and ask the plan what follows.
+
+        The attempt's partial completion is built here, once, for every way a stream fails.
+        """
         self.record_attempt(failure.error, now)
         if self.assembler is not None:
             self.last_partial = self.assembler.finish(eof=False)

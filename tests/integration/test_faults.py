@@ -269,6 +269,7 @@ def test_error_payload_mid_stream_fails(kind: str, provider: SimulatedProvider) 
     assert isinstance(out.error, StreamFailed)
     assert "overloaded" in str(out.error)
     assert out.result.text == "The quick"
+    assert out.result.status is Status.FAILED
     assert len(provider.chat_requests) == 1
 
 
