@@ -38,6 +38,8 @@ class ScriptedCall:
     result_error: BaseException | None = None
     validate: bool = False
     usage: Usage | None = None
+    ran_as: str | None = None  # the mode the call really ran in, when not the decided one
+    parsed: Any = None  # what validation parsed (a `response_model` instance, say)
     closed: bool = False
     cancelled: bool = False
     iterated: bool = False
@@ -76,6 +78,8 @@ class ScriptedCall:
             choices=[Choice(message=Message(content="".join(self.pieces)), finish_reason="stop")],
             status=Status.COMPLETE,
             usage=self.usage,
+            mode=self.ran_as,
+            parsed=self.parsed,
         )
 
     async def aclose(self) -> None:
@@ -272,6 +276,17 @@ async def test_batch_decision_sends_the_validated_answer_as_one_delta_then_done(
         ),
     ]
     assert not call.iterated
+
+
+@pytest.mark.anyio
+async def test_done_reports_the_mode_that_ran_and_validation_by_a_response_model() -> None:
+    # A stream decision that fell back to batch, answered through a caller's model.
+    call = ScriptedCall(pieces=['{"city": "Paris"}'], ran_as="batch", parsed={"city": "Paris"})
+    result = await exchange(make_app(ScriptedRouter(call)), body=PROMPT)
+    assert result.events()[-1] == (
+        "done",
+        {"finish_reason": "stop", "status": "complete", "mode": "batch", "validated": True},
+    )
 
 
 @pytest.mark.anyio

@@ -196,8 +196,10 @@ class EventStreamResponse(Response):
         return done_event(
             finish_reason=completion.finish_reason,
             status=str(completion.status),
-            mode=str(decision.mode),
-            validated=bool(decision.options.validate.enabled),
+            # What ran, not only what was decided: a stream can fall back to batch, and a
+            # `response_model` validates whatever the policy says (it sets `parsed`).
+            mode=str(completion.mode or decision.mode),
+            validated=bool(decision.options.validate.enabled or completion.parsed is not None),
             usage=usage,
             refusal=completion.choices[0].message.refusal if completion.choices else None,
             id=self._next_id(),
