@@ -271,7 +271,12 @@ class _RouterBase(ABC, Generic[HandleT]):
         api_key: str | None,
         response_model: Any,
         hints: dict[str, Any],
-    ) -> tuple[CallCore, DecisionRecord]:
+    ) -> tuple[CallCore, DecisionRecord | None]:
+        """Decide the call and build its core; the decision record only for a decision hook.
+
+        The record's intent dict costs about as much as the decision itself, so a router
+        without a hook does not build it.
+        """
         started = time.monotonic()
         if not isinstance(request, Mapping):
             raise ConfigurationError(
@@ -281,17 +286,20 @@ class _RouterBase(ABC, Generic[HandleT]):
         policy = self._policy  # read once: a concurrent replace_policy cannot split a call
         hints.setdefault("provider", self._provider)
         decision = policy.decide(request, **hints)
-        record = DecisionRecord(
-            id=os.urandom(16).hex(),
-            mode=decision.mode,
-            rule=decision.rule,
-            policy_source=policy.source,
-            policy_sha256=policy.sha256,
-            intent=decision.intent.to_dict(),
-        )
+        decision_id = os.urandom(16).hex()
+        record = None
+        if self._decision_hook is not None:
+            record = DecisionRecord(
+                id=decision_id,
+                mode=decision.mode,
+                rule=decision.rule,
+                policy_source=policy.source,
+                policy_sha256=policy.sha256,
+                intent=decision.intent.to_dict(),
+            )
         core = CallCore.create(
             decision=decision,
-            decision_id=record.id,
+            decision_id=decision_id,
             request=request,
             dialect=self._dialect,
             endpoint=self._endpoint(request, headers, api_key),
@@ -331,8 +339,11 @@ class _RouterBase(ABC, Generic[HandleT]):
         return self._handle(core, record)
 
     @abstractmethod
-    def _handle(self, core: CallCore, record: DecisionRecord) -> HandleT:
-        """The sync or async handle that drives `core` (each router builds its own)."""
+    def _handle(self, core: CallCore, record: DecisionRecord | None) -> HandleT:
+        """The sync or async handle that drives `core` (each router builds its own).
+
+        `record` is None exactly when the router has no decision hook.
+        """
 
     def _decision_failed(self, exc: Exception) -> HookFailed:
         return HookFailed(f"the decision hook raised {type(exc).__name__}: {exc}")
@@ -366,9 +377,9 @@ class Router(_RouterBase[Call]):
         super().__init__(policy, usage_hook=usage_hook, decision_hook=decision_hook, **options)
         self._client, self._owns_client = _client(http_client, new_sync_client)
 
-    def _handle(self, core: CallCore, record: DecisionRecord) -> Call:
+    def _handle(self, core: CallCore, record: DecisionRecord | None) -> Call:
         """The sync handle; the decision hook runs now, before the handle is returned."""
-        if self._decision_hook is not None:
+        if self._decision_hook is not None and record is not None:
             try:
                 self._decision_hook(record)
             except Exception as exc:
@@ -412,19 +423,19 @@ class AsyncRouter(_RouterBase[AsyncCall]):
         super().__init__(policy, usage_hook=usage_hook, decision_hook=decision_hook, **options)
         self._client, self._owns_client = _client(http_client, new_async_client)
 
-    def _handle(self, core: CallCore, record: DecisionRecord) -> AsyncCall:
+    def _handle(self, core: CallCore, record: DecisionRecord | None) -> AsyncCall:
         """The async handle; the decision hook (plain or async) runs when the call starts."""
         hook = self._decision_hook
+        log_decision = None
+        if hook is not None and record is not None:
 
-        async def log_decision() -> None:
-            if hook is None:
-                return
-            try:
-                outcome = hook(record)
-                if inspect.isawaitable(outcome):
-                    await outcome
-            except Exception as exc:
-                raise self._decision_failed(exc) from exc
+            async def log_decision() -> None:
+                try:
+                    outcome = hook(record)
+                    if inspect.isawaitable(outcome):
+                        await outcome
+                except Exception as exc:
+                    raise self._decision_failed(exc) from exc
 
         return AsyncCall(
             core,
