@@ -394,8 +394,12 @@ class CallCore:
         text: str = assembler.take_text()
         if not text:
             return ""
-        if self.checker is not None:
-            self.count_checked(text)
+        checker = self.checker
+        if checker is not None:
+            # `count_checked`, inlined: this runs for every chunk of a progressive stream.
+            self.checked_size += len(text)
+            if self.checked_size >= checker.next_check_at:
+                self.check_progress()
         if self.withhold:
             self.withheld.append(text)
             return ""

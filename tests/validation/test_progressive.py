@@ -15,7 +15,11 @@ from hypothesis import strategies as st
 from router.errors import InvalidSchema, ValidationFailed
 from router.validation import compile_schema
 from router.validation.prefix_schema import prefix_validator
-from router.validation.progressive import ProgressiveChecker, progressive_checker
+from router.validation.progressive import (
+    DEFAULT_GROWTH,
+    ProgressiveChecker,
+    progressive_checker,
+)
 
 # --- a realistic schema: an order, as a structured-output answer --------------------------
 
@@ -548,14 +552,12 @@ def test_caught_soon_on_the_default_schedule(
 ) -> None:
     text, certain_at = _broken(replace, completes)
     at, error = raised_at(ProgressiveChecker(ORDER_SCHEMA), text, step=5)
-    # By the first check once the text is twice as long (or 256 characters longer); a syntax
-    # error, which the fast parser passes over quietly, by the check after that.
-    checks_later = 2 if keyword == "json" else 1
-    assert (
-        certain_at
-        <= at
-        <= max(2**checks_later * certain_at, certain_at + 256 * 2**checks_later) + 5
-    )
+    # By the first check once the text is 2.25 times as long (or 256 characters longer); a
+    # syntax error, which the fast parser passes over quietly, by the check after that.
+    bound = certain_at
+    for _ in range(2 if keyword == "json" else 1):
+        bound = max(bound + 256, math.ceil((1 + DEFAULT_GROWTH) * bound))
+    assert certain_at <= at <= bound + 5  # + the 5-character delta that crosses it
     assert error.issues[0].path == path
 
 
@@ -691,8 +693,19 @@ def test_the_number_of_checks_grows_with_the_log_of_the_size() -> None:
     assert len(text) > 10_000
     checker = ProgressiveChecker(ORDER_SCHEMA)
     feed_all(checker, [text[start : start + 5] for start in range(0, len(text), 5)])
-    # 256, 512, 1 KiB, ... doubling up to the size, then the one at close.
-    assert checker.checks <= math.ceil(math.log2(len(text) / 256)) + 2
+    # 256, then 2.25 times as much each time up to the size, then the one at close.
+    assert checker.checks <= math.ceil(math.log(len(text) / 256, 1 + DEFAULT_GROWTH)) + 2
+
+
+def test_the_default_schedule_grows_the_text_by_a_quarter_more_than_its_size() -> None:
+    checker = ProgressiveChecker({"type": "object"})
+    text = "{" + " " * 7000
+    due = []
+    while checker.next_check_at < len(text):
+        due.append(checker.next_check_at)
+        checker.check_text(text[: checker.next_check_at])
+    assert due == [256, 576, 1296, 2916, 6561]
+    assert checker.checks == len(due)
 
 
 def test_eager_checking_looks_after_every_delta() -> None:

@@ -18,11 +18,14 @@ Cost. Closing off and validating the text from its start costs about one decodin
 (the partial-JSON parser of `pydantic_core`, then the compiled prefix schema); doing so after
 every delta would be quadratic. Checks therefore run on a schedule: after `min_step`
 characters, then whenever the text has grown by `growth` times its size at the last check
-(by default it doubles), and once more at `close()`. All checks together cost about
-`1 + 1/growth` decodings of the whole answer, and a value that breaks the schema is caught
-once the text is at most `1 + growth` times as long as where the value completed (or
-`min_step` characters later). Between checks, `feed` only stores the delta, and a caller of
-`check_text` compares one length. That bound is exact for `check_text`; `feed` does not
+(by default by 1.25 times: 256, 576, 1,296, 2,916 characters, ...), and once more at
+`close()`. All checks together cost about `1 + 1/growth` decodings of the whole answer (1.8
+by default), and a value that breaks the schema is caught once the text is at most
+`1 + growth` times as long as where the value completed (2.25 by default), or `min_step`
+characters later. The default keeps the whole cost of checking, counting included, within 3x
+one final validation at 2 KB and 20 KB (`docs/progressive-validation.md`). Between checks,
+`feed` only stores the delta, and a caller of `check_text` compares one length. That bound
+is exact for `check_text`; `feed` does not
 measure each delta but counts them, estimating how many make up the next step from the mean
 delta so far, so when deltas grow (a short first delta, then long ones) a check comes later.
 
@@ -46,10 +49,15 @@ from router.validation.prefix_scanner import BrokenPrefix, close_prefix
 from router.validation.prefix_schema import prefix_validator
 from router.validation.schema import SchemaValidator, summarize
 
-__all__ = ["ProgressiveChecker", "progressive_checker"]
+__all__ = ["DEFAULT_GROWTH", "ProgressiveChecker", "progressive_checker"]
 
 #: Characters a JSON number can end with; a number at the end of a prefix may grow.
 _NUMBER_CHARS: Final = "0123456789+-.eE"
+#: How much the text grows between checks, relative to its size at the last one. 1.25 rather
+#: than doubling (1.0): a stream of 5-character deltas then costs at most 3x one final
+#: validation in all, counting included, at 2 KB and 20 KB (see the benchmark in
+#: `docs/progressive-validation.md`), for a detection bound of 2.25x instead of 2x.
+DEFAULT_GROWTH: Final = 1.25
 #: The schema of a `json_object` answer: any JSON object.
 _JSON_OBJECT: Final = {"type": "object"}
 
@@ -71,9 +79,9 @@ class ProgressiveChecker:
     with JSON paths, `raw` the text received) as soon as the answer can no longer be valid;
     after that, every call raises the same error again. Options (keyword-only): `min_step`,
     the characters before the first check and between checks (256); `growth`, how much the
-    text must grow, relative to its size at the last check, before the next one (1.0: it
-    doubles). Smaller values catch problems sooner and cost more; `min_step=1, growth=0`
-    checks after every delta.
+    text must grow, relative to its size at the last check, before the next one (1.25: to
+    2.25 times that size). Smaller values catch problems sooner and cost more;
+    `min_step=1, growth=0` checks after every delta.
     """
 
     __slots__ = (
@@ -84,13 +92,13 @@ class ProgressiveChecker:
         "_failure",
         "_growth",
         "_min_step",
-        "_next_check",
         "_parts",
         "_previous",
         "_text",
         "_validator",
         "checks",
         "feed",
+        "next_check_at",
     )
 
     #: Give it the next piece of the answer; raises `ValidationFailed` once it cannot be valid.
@@ -101,7 +109,7 @@ class ProgressiveChecker:
         schema: Mapping[str, Any] | bool | SchemaValidator,
         *,
         min_step: int = 256,
-        growth: float = 1.0,
+        growth: float = DEFAULT_GROWTH,
     ) -> None:
         if min_step < 1:
             raise ValueError("min_step must be at least 1")
@@ -114,7 +122,9 @@ class ProgressiveChecker:
         self._text = ""
         self._deltas = 0  # deltas received up to the last check
         self._due = 1  # deltas to receive before looking at the text again
-        self._next_check = min_step  # the text size that calls for the next check
+        #: The size of the text (in characters) at which the next check is due: a plain
+        #: attribute, since a caller compares it with the text's length at every delta.
+        self.next_check_at = min_step
         self._exact = False  # set when the fast parser refuses what the standard one accepts
         self._previous: Any = _NOTHING  # the document the last check judged
         self._failure: ValidationFailed | None = None
@@ -140,11 +150,6 @@ class ProgressiveChecker:
             self._parts.clear()
         return self._text
 
-    @property
-    def next_check_at(self) -> int:
-        """The size of the text (in characters) at which the next check is due."""
-        return self._next_check
-
     def check_text(self, text: str) -> None:
         """Judge `text`, the whole answer received so far, when a check is due at its size.
 
@@ -158,10 +163,12 @@ class ProgressiveChecker:
             raise self._failure
         if self._closed:
             raise ValueError("check_text() after close(): the answer has ended")
-        if len(text) >= self._next_check:
+        size = len(text)
+        if size >= self.next_check_at:
             self._parts.clear()
             self._text = text
-            self._check_due(len(text))
+            self._check(text, final=False)
+            self.next_check_at = size + max(self._min_step, int(size * self._growth))
 
     def close(self, text: str | None = None) -> None:
         """The answer has ended: judge what arrived since the last check (a final number too).
@@ -180,7 +187,7 @@ class ProgressiveChecker:
             self._text = text
         self._closed = True
         self.feed = self._feed_after_close
-        self._check(final=True)
+        self._check(self.text, final=True)
 
     def _consume(self) -> Generator[None, str, None]:
         append = self._parts.append
@@ -188,24 +195,16 @@ class ProgressiveChecker:
             for _ in repeat(None, self._due):
                 append((yield))
             self._deltas += self._due
-            size = len(self.text)
-            if size >= self._next_check:
-                self._check_due(size)
+            text = self.text
+            size = len(text)
+            if size >= self.next_check_at:
+                self.check_text(text)
             # Deltas until the next check, from the mean delta so far (at least one).
             mean = size / self._deltas
-            self._due = max(1, int((self._next_check - size) / mean)) if mean else 1
+            self._due = max(1, int((self.next_check_at - size) / mean)) if mean else 1
 
-    def _check_due(self, size: int) -> None:
-        """Judge the text so far (`size` characters) and schedule the next check.
-
-        The one schedule of both `feed` and `check_text`: the next check is due once the text
-        has grown by `growth` times `size`, and by at least `min_step` characters.
-        """
-        self._check(final=False)
-        self._next_check = size + max(self._min_step, int(size * self._growth))
-
-    def _check(self, *, final: bool) -> None:
-        text = self.text
+    def _check(self, text: str, *, final: bool) -> None:
+        """Judge `text`, the whole answer so far; raise once it cannot be valid."""
         self.checks += 1
         document = self._closed_document(text, final)
         if document is _NOTHING or self._validator.is_valid(document):
@@ -229,12 +228,11 @@ class ProgressiveChecker:
                 # escape, very deep nesting): the exact scanner decides.
                 pass
             else:
-                # The partial parser stops quietly at a syntax error, so the first document,
-                # and one that has not changed since the last check, may be stuck on one: the
-                # strict parser says whether the text merely ends early; if not, the scanner
-                # decides.
-                suspect = self._previous is _NOTHING or document == self._previous
-                stalled = suspect and not _merely_unfinished(text)
+                # The partial parser stops quietly at a syntax error, so a document that has
+                # not changed since the last check may be stuck on one: the strict parser
+                # says whether the text merely ends early; if not, the scanner decides. (A
+                # syntax error is so caught one check after it arrived.)
+                stalled = document == self._previous and not _merely_unfinished(text)
                 self._previous = document
                 if not stalled:
                     return document
@@ -291,7 +289,7 @@ def progressive_checker(
     *,
     response_model: Any = None,
     min_step: int = 256,
-    growth: float = 1.0,
+    growth: float = DEFAULT_GROWTH,
 ) -> ProgressiveChecker | None:
     """A checker for the structured answer `request` asks for, or None if nothing to check.
 
