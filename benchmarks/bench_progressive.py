@@ -4,32 +4,32 @@
 
 A structured answer (an order: nested objects, an array of line items, enums, patterns,
 `additionalProperties: false`, `$ref`) of about 2.3 KB and 20 KB is fed in 5-character
-deltas. Rows, each the median per answer:
+deltas. Rows, each the median per answer over interleaved rounds:
 
 - one full parse and validation: `compile_schema(schema).validate_json(text)`, the
-  validation core (json + jsonschema-rs), once the answer is whole: the yardstick;
-- a Python call per delta that only stores it: the floor any `feed(delta)` API pays;
-- ours with no checks at all (`min_step` past the end): what our `feed` costs by itself,
-  counting deltas towards the next check;
-- ours, `feed` only: every delta fed, the checks of the default schedule (what a caller
-  pays on top of the final validation it runs anyway);
-- ours, `feed` + `close`: the same, plus the final check of the whole answer;
-- ours, `check_text` on held text (+ `close`): how a call drives it, since its assembler
-  keeps the text anyway: one length test per delta and a join at each check (the
-  appending of deltas is counted too);
-- one pass of a Python `re` tokenizer over the text (strings, brackets, commas): the cost
-  of tracking the structure at Python speed, for comparison with a whole parse;
+  validation core, once the answer is whole: the yardstick;
+- a stream that keeps its text (a list append per delta): what every consumer of a stream
+  does anyway, progressive checking or not (a call's assembler does it): the baseline the
+  cost of progressive checking is measured from;
+- + counting: the same, plus the size of the text counted per delta and compared with the
+  checker's `next_check_at` (no check falls due): the bookkeeping that decides when to check;
+- + checks (default schedule): the same, checks included, the way a call drives the checker
+  (`check_text` with the held text when a check is due);
+- + checks with `growth=1`: the text doubling between checks, which catches problems a
+  little sooner (by 2x their position instead of 2.25x) and costs more;
+- `feed` (default schedule), and `feed` + `close`: the checker keeping the text itself, a
+  Python call per delta (for callers that hold no text);
 - re-checking every delta (`pydantic_core` partial parse and validation of the whole prefix
   each time, as partial-streaming libraries do per chunk): the quadratic approach.
 
-Then, for an answer broken at 25%, 50% and 75% of its length, where the default schedule
-stops it, against the character where it became certain.
+Then the cost of progressive checking, split: the counting, the checks, and the two together,
+each as a multiple of the yardstick. Then, for an answer broken at 25%, 50% and 75% of its
+length, where the default schedule stops it, against the character where it became certain.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import statistics
 import timeit
 from collections.abc import Callable
@@ -39,7 +39,7 @@ from pydantic_core import from_json
 
 from router.validation import compile_schema
 from router.validation.prefix_schema import prefix_validator
-from router.validation.progressive import ProgressiveChecker
+from router.validation.progressive import DEFAULT_GROWTH, ProgressiveChecker
 
 SCHEMA: dict[str, Any] = {
     "$defs": {
@@ -88,7 +88,6 @@ SCHEMA: dict[str, Any] = {
 }
 
 DELTA = 5
-_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\],:]|[^\s"{}\[\],:]+')
 
 
 def _answer(items: int) -> dict[str, Any]:
@@ -149,27 +148,17 @@ def _measure(items: int, *, quadratic_repeat: int) -> None:
     assert validator.is_valid(json.loads(text))
     ProgressiveChecker(validator)  # build and cache the prefix schema outside the timings
 
-    def store() -> None:
-        sink = _Store()
+    def kept() -> None:
+        parts: list[str] = []
         for delta in deltas:
-            sink.feed(delta)
+            parts.append(delta)
 
-    def ours(*, close: bool, growth: float = 1.0, min_step: int = 256) -> Callable[[], None]:
+    def held(*, min_step: int = 256, growth: float = DEFAULT_GROWTH) -> Callable[[], None]:
+        # How a call drives the checker: its stream already keeps the text; per delta it
+        # counts the size and compares it with `next_check_at`; the text is joined and
+        # handed over only when a check is due.
         def run() -> None:
-            checker = ProgressiveChecker(validator, growth=growth, min_step=min_step)
-            for delta in deltas:
-                checker.feed(delta)
-            if close:
-                checker.close()
-
-        return run
-
-    def held(*, close: bool) -> Callable[[], None]:
-        # A call's stream already keeps the text (its assembler appends every fragment):
-        # per delta the checker costs one length test, and the text is joined only when a
-        # check is due. The append is counted here anyway, to stay on the safe side.
-        def run() -> None:
-            checker = ProgressiveChecker(validator)
+            checker = ProgressiveChecker(validator, min_step=min_step, growth=growth)
             parts: list[str] = []
             size = 0
             due = checker.next_check_at
@@ -179,8 +168,16 @@ def _measure(items: int, *, quadratic_repeat: int) -> None:
                 if size >= due:
                     checker.check_text("".join(parts))
                     due = checker.next_check_at
+
+        return run
+
+    def fed(*, close: bool) -> Callable[[], None]:
+        def run() -> None:
+            checker = ProgressiveChecker(validator)
+            for delta in deltas:
+                checker.feed(delta)
             if close:
-                checker.close("".join(parts))
+                checker.close()
 
         return run
 
@@ -196,17 +193,12 @@ def _measure(items: int, *, quadratic_repeat: int) -> None:
     medians = _medians_us(
         {
             "one full parse + validation": (lambda: validator.validate_json(text), 4 * scale),
-            "floor: a Python call per delta": (store, 2 * scale),
-            "ours, feed with no checks": (ours(close=False, min_step=len(text) + 1), scale),
-            "ours, feed (default schedule)": (ours(close=False), scale),
-            "ours, feed + close": (ours(close=True), scale),
-            "ours, check_text on held text": (held(close=False), scale),
-            "ours, check_text + close": (held(close=True), scale),
-            "ours, growth=2, feed": (ours(close=False, growth=2), scale),
-            "ours, growth=2, feed + close": (ours(close=True, growth=2), scale),
-            "ours, growth=3, feed": (ours(close=False, growth=3), scale),
-            "ours, growth=3, feed + close": (ours(close=True, growth=3), scale),
-            "one pass of a Python re tokenizer": (lambda: _TOKENS.findall(text), 2 * scale),
+            "a stream that keeps its text": (kept, 4 * scale),
+            "+ counting (no check due)": (held(min_step=len(text) + 1), 2 * scale),
+            "+ checks (default schedule)": (held(), scale),
+            "+ checks, growth=1 (doubling)": (held(growth=1.0), scale),
+            "feed (default schedule)": (fed(close=False), scale),
+            "feed + close": (fed(close=True), scale),
         },
         rounds=25,
     )
@@ -216,11 +208,24 @@ def _measure(items: int, *, quadratic_repeat: int) -> None:
     for delta in deltas:
         checker.feed(delta)
     checker.close()
-    base = rows[0][1]
+    base = medians["one full parse + validation"]
     print(f"\n{len(text):,} characters, {len(deltas)} deltas of {DELTA}, {checker.checks} checks")
     print(f"  {'':38} {'median':>12} {'x one validation':>17}")
     for name, micros in rows:
         print(f"  {name:38} {micros:>9.1f} us {micros / base:>16.2f}x")
+    floor = medians["a stream that keeps its text"]
+    counted = medians["+ counting (no check due)"]
+    print("  the cost of progressive checking (over the stream that keeps its text):")
+    for name, row in (
+        ("default schedule", "+ checks (default schedule)"),
+        ("growth=1 (doubling)", "+ checks, growth=1 (doubling)"),
+    ):
+        total = medians[row] - floor
+        counting = counted - floor
+        print(
+            f"    {name:20} {total / base:5.2f}x in all:"
+            f" counting {counting / base:4.2f}x, checks {(total - counting) / base:4.2f}x"
+        )
 
 
 def _latency(items: int) -> None:
