@@ -701,3 +701,17 @@ def test_text_so_far_is_choice_zero_content_without_taking_it() -> None:
     assert assembler.text_so_far() == "Hello"
     assert assembler.take_text() == "Hello"  # still there to take: nothing was consumed
     assert assembler.text_so_far() == "Hello"
+
+
+def test_text_so_far_grows_with_the_parts_received_between_calls() -> None:
+    assembler = StreamAssembler()
+    assembler.feed(chunk({"index": 0, "delta": {"role": "assistant", "content": "ab"}}))
+    assert assembler.text_so_far() == "ab"
+    for piece in ("c", "de", "", "f"):
+        assembler.feed(chunk({"index": 0, "delta": {"content": piece}}))
+    assembler.feed(chunk({"index": 1, "delta": {"content": "not choice 0"}}))
+    assert assembler.text_so_far() == "abcdef"
+    assert assembler.take_text() == "abcdef"
+    assembler.feed(chunk({"index": 0, "delta": {"content": "g"}, "finish_reason": "stop"}))
+    assert assembler.text_so_far() == "abcdefg"
+    assert assembler.finish().text == "abcdefg"

@@ -140,6 +140,8 @@ class StreamAssembler:
         "_events",
         "_first",
         "_id",
+        "_joined",
+        "_joined_parts",
         "_model",
         "_need_meta",
         "_prefix",
@@ -154,6 +156,9 @@ class StreamAssembler:
         self._choices: dict[int, _ChoiceState] = {}
         self._first: _ChoiceState | None = None  # choice 0, whose text `take_text` hands out
         self._taken = 0
+        # Choice 0's text as of the last `text_so_far`, and how many parts it holds.
+        self._joined = ""
+        self._joined_parts = 0
         self._id: str | None = None
         self._model: str | None = None
         self._created: int | None = None
@@ -346,9 +351,21 @@ class StreamAssembler:
         return "".join(content[start:end])
 
     def text_so_far(self) -> str:
-        """Choice 0's content received so far (one join: for occasional use, not per chunk)."""
+        """Choice 0's content received so far (for occasional use, not per chunk).
+
+        Only the parts added since the last call are joined (onto the text it returned):
+        a progressive check calls this as the text grows, and joining thousands of small
+        parts again each time cost a sixth of its checks on a 20 KB answer.
+        """
         first = self._first
-        return "" if first is None else "".join(first.content)
+        if first is None:
+            return ""
+        content = first.content
+        end = len(content)
+        if end > self._joined_parts:
+            self._joined += "".join(content[self._joined_parts : end])
+            self._joined_parts = end
+        return self._joined
 
     def snapshot(self) -> Completion:
         """Everything assembled so far, as a new `Completion` (status as of now)."""
