@@ -219,6 +219,9 @@ class CallCore:
     #: Characters of the answer's text received in the attempt in progress: compared with
     #: the checker's `next_check_at`, so that the text is judged only when a check is due.
     checked_size: int = 0
+    #: What the request asks the answer to be (`AnswerSpec`), read once: the progressive
+    #: checker of every attempt and every validation use it.
+    spec: Any = None
 
     @classmethod
     def create(
@@ -305,9 +308,9 @@ class CallCore:
             self.decoder = SSEDecoder()
             self.assembler = self.dialect.new_assembler()
             if self.progressive:
-                from router.validation.progressive import progressive_checker
+                from router.validation.progressive import checker_for_answer
 
-                self.checker = progressive_checker(self.body, response_model=self.response_model)
+                self.checker = checker_for_answer(self.answer_spec())
         else:
             self.decoder = self.assembler = None
         body = self.dialect.shape_request(
@@ -619,16 +622,22 @@ class CallCore:
         self.fail(error, now)
         return StopAction(error)
 
+    def answer_spec(self) -> Any:
+        """The request's `AnswerSpec`, read on first use; raises `InvalidSchema` if broken."""
+        if self.spec is None:
+            from router.validation import AnswerSpec
+
+            self.spec = AnswerSpec.from_request(self.request, response_model=self.response_model)
+        return self.spec
+
     def validation_error(self, completion: Completion) -> ValidationFailed | None:
         """Validate when the decision or the caller asks for it; the failure, or None."""
         if not (self.decision.options.validate.enabled or self.response_model is not None):
             return None
-        from router.validation import validate_completion
+        from router.validation import validate_answer
 
         try:
-            completion.parsed = validate_completion(
-                completion, self.request, response_model=self.response_model
-            )
+            completion.parsed = validate_answer(completion, self.answer_spec())
         except ValidationFailed as exc:
             return exc
         return None

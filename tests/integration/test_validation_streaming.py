@@ -17,6 +17,7 @@ from router.completion import Status
 from router.errors import CallError, ValidationFailed
 from router.policy import Policy
 from router.testing import Reply, SimulatedProvider
+from router.validation import AnswerSpec
 
 from .conftest import API_KEY, REQUEST, run_call
 
@@ -165,3 +166,24 @@ def test_iteration_raises_once_then_result_repeats_the_error(provider: Simulated
         with pytest.raises(CallError) as again:
             call.result()
         assert again.value is raised.value
+
+
+def test_a_call_reads_what_its_answer_must_be_once(
+    kind: str, provider: SimulatedProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The progressive checker and the final validation share one reading of the request:
+    # its schema is looked up in the cache once per call, not once per use.
+    reads: list[object] = []
+    read = AnswerSpec.from_request.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: type[AnswerSpec], request: Any, **options: Any) -> AnswerSpec:
+        reads.append(request)
+        spec: AnswerSpec = read(cls, request, **options)
+        return spec
+
+    monkeypatch.setattr(AnswerSpec, "from_request", classmethod(counted))
+    provider.set_default(Reply.json(VALID, chunk_chars=CHUNK))
+    out = run_call(kind, provider, stream_policy("{progressive: true}"), RESULTS_REQUEST)
+    assert out.error is None, out.error
+    assert out.result.parsed == VALID
+    assert len(reads) == 1

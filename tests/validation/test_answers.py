@@ -15,7 +15,7 @@ from router.errors import (
     InvalidSchema,
     ValidationFailed,
 )
-from router.validation import validate_completion
+from router.validation import AnswerSpec, validate_answer, validate_completion
 
 DATA = Path(__file__).parent / "data"
 INVOICE_SCHEMA = json.loads((DATA / "invoice.schema.json").read_text())
@@ -310,3 +310,17 @@ def test_issues_name_both_their_choice_and_their_tool_call() -> None:
         "city": "Oslo",
         "unit": "celsius",
     }
+
+
+def test_validate_answer_judges_with_a_spec_read_once() -> None:
+    request = SCHEMA_REQUEST
+    spec = AnswerSpec.from_request(request)
+    good = answer(INVOICE_TEXT)
+    assert validate_answer(good, spec) == validate_completion(answer(INVOICE_TEXT), request)
+    assert good.parsed == json.loads(INVOICE_TEXT)
+    broken = json.dumps({**json.loads(INVOICE_TEXT), "status": "sent"})
+    with pytest.raises(ValidationFailed) as by_spec:
+        validate_answer(answer(broken), spec)
+    with pytest.raises(ValidationFailed) as by_request:
+        validate_completion(answer(broken), request)
+    assert by_spec.value.issues == by_request.value.issues

@@ -13,11 +13,12 @@ from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
 from router.errors import InvalidSchema, ValidationFailed
-from router.validation import compile_schema
+from router.validation import AnswerSpec, compile_schema
 from router.validation.prefix_schema import prefix_validator
 from router.validation.progressive import (
     DEFAULT_GROWTH,
     ProgressiveChecker,
+    checker_for_answer,
     progressive_checker,
 )
 
@@ -748,6 +749,17 @@ def test_a_json_schema_request_without_a_schema_checks_the_syntax() -> None:
 )
 def test_free_text_needs_no_checker(request_body: dict[str, Any]) -> None:
     assert progressive_checker(request_body) is None
+
+
+def test_a_checker_for_a_spec_read_once_judges_as_one_built_from_the_request() -> None:
+    request = _request({"type": "json_schema", "json_schema": {"schema": ORDER_SCHEMA}})
+    spec = AnswerSpec.from_request(request)
+    from_spec = checker_for_answer(spec, min_step=1, growth=0)
+    assert from_spec is not None
+    text, certain_at = _broken(*BROKEN_ANSWERS[0][1:3])
+    at, _ = raised_at(from_spec, text)
+    assert at == certain_at
+    assert checker_for_answer(AnswerSpec.from_request(_request({"type": "text"}))) is None
 
 
 def test_a_pydantic_model_is_left_to_the_final_validation() -> None:

@@ -32,7 +32,7 @@ from router.errors import (
 from router.validation.decode import parse_json
 from router.validation.schema import SchemaValidator, compile_schema, summarize
 
-__all__ = ["AnswerSpec", "validate_completion"]
+__all__ = ["AnswerSpec", "validate_answer", "validate_completion"]
 
 #: Finish reasons that mean a structured answer cannot be whole.
 _CUT_OFF = {
@@ -134,6 +134,15 @@ def validate_completion(
     when every failing choice failed that way) listing every issue of every choice.
     """
     spec = AnswerSpec.from_request(request, response_model=response_model)
+    return validate_answer(completion, spec)
+
+
+def validate_answer(completion: Completion, spec: AnswerSpec) -> Any:
+    """`validate_completion` with the request already read (`AnswerSpec.from_request`).
+
+    For callers that judge several answers to one request (a call, its attempts and
+    re-asks): the request's schemas are looked up once, not once per answer.
+    """
     if not completion.choices:
         if spec.structured or spec.tool_required:
             issue = ValidationIssue("$", "the completion has no choices", "choices")

@@ -49,7 +49,7 @@ from router.validation.prefix_scanner import BrokenPrefix, close_prefix
 from router.validation.prefix_schema import prefix_validator
 from router.validation.schema import SchemaValidator, summarize
 
-__all__ = ["DEFAULT_GROWTH", "ProgressiveChecker", "progressive_checker"]
+__all__ = ["DEFAULT_GROWTH", "ProgressiveChecker", "checker_for_answer", "progressive_checker"]
 
 #: Characters a JSON number can end with; a number at the end of a prefix may grow.
 _NUMBER_CHARS: Final = "0123456789+-.eE"
@@ -299,6 +299,17 @@ def progressive_checker(
     `InvalidSchema` when the request's schema is broken.
     """
     spec = AnswerSpec.from_request(request, response_model=response_model)
+    return checker_for_answer(spec, min_step=min_step, growth=growth)
+
+
+def checker_for_answer(
+    spec: AnswerSpec, *, min_step: int = 256, growth: float = DEFAULT_GROWTH
+) -> ProgressiveChecker | None:
+    """`progressive_checker` with the request already read (`AnswerSpec.from_request`).
+
+    A call reads its request once and hands the same spec to the checker of every stream
+    attempt and to the final validation.
+    """
     if spec.content == "schema" and spec.validator is not None:
         # Compiled (and looked up in the cache) once, by the spec: not again by the checker.
         schema: Mapping[str, Any] | bool | SchemaValidator = spec.validator
