@@ -23,20 +23,44 @@ deltas. Rows, each the median per answer over interleaved rounds:
   each time, as partial-streaming libraries do per chunk): the quadratic approach.
 
 Then the cost of progressive checking, split: the counting, the checks, and the two together,
-each as a multiple of the yardstick. Then, for an answer broken at 25%, 50% and 75% of its
-length, where the default schedule stops it, against the character where it became certain.
+each as a multiple of the yardstick.
+
+Then the same answers in a call: Chat Completions SSE chunks (one 5-character delta each)
+through the call core both routers share (`router.call.CallCore`: SSE decoding, assembly,
+clocks, validation), with `validate: true` and `validate: {progressive: true}`. The
+progressive call's checks and its final validation are timed inside it (the two steps
+wrapped for the section): inside a call both run with caches cooled by the chunk work
+between them, and cost more than their tight-loop figures. Differences between whole streams
+of 2-20 ms are lost in their noise; the step timings are not.
+
+Last, for an answer broken at 25%, 50% and 75% of its length, where the default schedule
+stops it, against the character where it became certain.
+
+    python benchmarks/bench_progressive.py --sweep
+
+measures instead the cost of progressive checking (counting and checks, over the stream that
+keeps its text) at thirteen sizes from 1.5 KB to 24 KB, on the default schedule and when the
+text doubles: what it costs depends on where the last check before the end falls.
 """
 
 from __future__ import annotations
 
+import argparse
+import gc
 import json
 import statistics
+import sys
+import time
 import timeit
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 from pydantic_core import from_json
 
+from router.call import CallCore
+from router.client import Router
+from router.policy import Policy
 from router.validation import compile_schema
 from router.validation.prefix_schema import prefix_validator
 from router.validation.progressive import DEFAULT_GROWTH, ProgressiveChecker
@@ -228,6 +252,107 @@ def _measure(items: int, *, quadratic_repeat: int) -> None:
         )
 
 
+def _sse(content: str | None, finish: str | None = None) -> bytes:
+    """One Chat Completions chunk as the wire carries it."""
+    delta = {"content": content} if content is not None else {}
+    body = {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "bench",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+    return b"data: " + json.dumps(body).encode() + b"\n\n"
+
+
+def _in_a_call(items: int, *, rounds: int) -> None:
+    text = json.dumps(_answer(items))
+    chunks = [_sse(delta) for delta in _deltas(text)]
+    chunks += [_sse(None, "stop"), b"data: [DONE]\n\n"]
+    request = {
+        "model": "bench",
+        "messages": [{"role": "user", "content": "the order, as JSON"}],
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": "order", "schema": SCHEMA},
+        },
+    }
+    headers = httpx.Headers({"content-type": "text/event-stream"})
+
+    def stream(validate: str) -> Callable[[], None]:
+        policy = Policy.from_text(
+            "version: 1\ndefaults:\n  mode: stream\n"
+            f"  validate: {validate}\n"
+            "  stream: {include_usage: never, fallback: none}\nrules: []\n"
+        )
+        router = Router(policy, base_url="http://127.0.0.1:9", api_key="bench")
+
+        def run() -> None:
+            # What the sync driver does with a response, minus the socket.
+            core, _ = router._prepare(
+                request, deadline=None, headers=None, api_key=None, response_model=None, hints={}
+            )
+            action = core.plan.start()
+            assert action is not None
+            now = time.monotonic()
+            core.prepare(action, now)
+            core.on_response(200, headers, now)
+            feed = core.feed
+            for chunk in chunks:
+                feed(chunk, now)
+            feed(None, now)
+            assert core.on_answer(now) is None
+
+        return run
+
+    plain, progressive = stream("true"), stream("{progressive: true}")
+    plain()
+    progressive()  # compile the schemas and the prefix schema outside the timings
+    # Timed inside the call: the two steps are wrapped for this section only. The checks are
+    # `check_progress` (the text handed over, and judged); the final validation is
+    # `validation_error` on the answer, the request's spec being read already.
+    spent: dict[str, float] = {}
+    originals = {name: getattr(CallCore, name) for name in ("check_progress", "validation_error")}
+
+    def timed(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any) -> Any:
+            began = time.perf_counter()
+            try:
+                return method(*args)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.perf_counter() - began
+
+        return wrapper
+
+    checks: list[float] = []
+    finals: list[float] = []
+    whole: dict[str, list[float]] = {"validate: true": [], "validate: {progressive: true}": []}
+    try:
+        for name, method in originals.items():
+            setattr(CallCore, name, timed(name, method))
+        for _ in range(rounds):
+            gc.collect()
+            whole["validate: true"].append(timeit.timeit(plain, number=1) * 1e6)
+            spent.clear()
+            whole["validate: {progressive: true}"].append(
+                timeit.timeit(progressive, number=1) * 1e6
+            )
+            checks.append(spent["check_progress"] * 1e6)
+            finals.append(spent["validation_error"] * 1e6)
+    finally:
+        for name, method in originals.items():
+            setattr(CallCore, name, method)
+    check_us, final_us = statistics.median(checks), statistics.median(finals)
+    print(f"\nin a call: {len(text):,} characters, {len(chunks)} SSE chunks (median per stream)")
+    for name, times in whole.items():
+        print(f"  {name:38} {statistics.median(times):>9.1f} us")
+    print(f"  its final validation, as the call runs it  {final_us:>9.1f} us")
+    print(
+        f"  its checks, as the call runs them          {check_us:>9.1f} us"
+        f"  {check_us / final_us:.2f}x the final validation"
+    )
+
+
 def _latency(items: int) -> None:
     answer = _answer(items)
     text = json.dumps(answer)
@@ -251,12 +376,73 @@ def _latency(items: int) -> None:
         print(f"  {fraction:>10.0%} {certain:>11,} {stopped:>11,} {stopped / certain:>6.2f}")
 
 
-def main() -> None:
-    """Measure at about 2.3 KB and 20 KB, then show how soon broken answers stop."""
+def _sweep() -> None:
+    """The cost of progressive checking at sizes from 1.5 KB to 24 KB, two schedules."""
+    validator = compile_schema(SCHEMA)
+    ProgressiveChecker(validator)
+    print("\nthe cost of progressive checking, in all, by size (x one parse + validation)")
+    print(f"  {'characters':>10} {'default':>8} {'doubling':>9}")
+    for items in (7, 9, 11, 14, 18, 23, 29, 37, 47, 60, 76, 97, 123):
+        size, default, doubling = _cost_at(validator, items)
+        print(f"  {size:>10,} {default:>7.2f}x {doubling:>8.2f}x")
+
+
+def _cost_at(validator: Any, items: int) -> tuple[int, float, float]:
+    """The answer's size, and the cost of progressive checking on both schedules."""
+    text = json.dumps(_answer(items))
+    deltas = _deltas(text)
+
+    def kept() -> None:
+        parts: list[str] = []
+        for delta in deltas:
+            parts.append(delta)
+
+    def held(growth: float) -> Callable[[], None]:
+        def run() -> None:
+            checker = ProgressiveChecker(validator, growth=growth)
+            parts: list[str] = []
+            size = 0
+            due = checker.next_check_at
+            for delta in deltas:
+                parts.append(delta)
+                size += len(delta)
+                if size >= due:
+                    checker.check_text("".join(parts))
+                    due = checker.next_check_at
+
+        return run
+
+    scale = max(1, 20_000 // len(text))
+    medians = _medians_us(
+        {
+            "base": (lambda: validator.validate_json(text), 4 * scale),
+            "kept": (kept, 4 * scale),
+            "default": (held(DEFAULT_GROWTH), scale),
+            "doubling": (held(1.0), scale),
+        },
+        rounds=15,
+    )
+    base, floor = medians["base"], medians["kept"]
+    return (
+        len(text),
+        (medians["default"] - floor) / base,
+        (medians["doubling"] - floor) / base,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Measure at about 2.3 KB and 20 KB, alone and in a call; then where broken answers stop."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--sweep", action="store_true", help="the cost at sizes 1.5-24 KB")
+    if parser.parse_args(argv or []).sweep:  # `run.py` calls main() with no arguments
+        _sweep()
+        return
     _measure(12, quadratic_repeat=5)
     _measure(110, quadratic_repeat=3)
+    _in_a_call(12, rounds=41)
+    _in_a_call(110, rounds=21)
     _latency(110)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
