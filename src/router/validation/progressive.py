@@ -22,12 +22,14 @@ characters, then whenever the text has grown by `growth` times its size at the l
 `close()`. All checks together cost about `1 + 1/growth` decodings of the whole answer (1.8
 by default), and a value that breaks the schema is caught once the text is at most
 `1 + growth` times as long as where the value completed (2.25 by default), or `min_step`
-characters later. The default keeps the whole cost of checking, counting included, within 3x
-one final validation at 2 KB and 20 KB (`docs/progressive-validation.md`). Between checks,
-`feed` only stores the delta, and a caller of `check_text` compares one length. That bound
-is exact for `check_text`; `feed` does not
-measure each delta but counts them, estimating how many make up the next step from the mean
-delta so far, so when deltas grow (a short first delta, then long ones) a check comes later.
+characters later. With the default, the whole cost of checking a stream of 5-character
+deltas, counting included, stays within 3x one final validation at 2.5 KB and 21.7 KB (2x to
+3.5x at other sizes, by where the last check falls; `docs/progressive-validation.md`).
+
+Between checks, `feed` only stores the delta, and a caller of `check_text` compares one
+length. The bound above is exact for `check_text`; `feed` does not measure each delta but
+counts them, estimating how many make up the next step from the mean delta so far, so when
+deltas grow (a short first delta, then long ones) a check comes later.
 
 The partial parser passes over a syntax error quietly (it returns what precedes it), so a
 syntax error shows as a document that stopped changing: then the strict parser and the exact
@@ -54,9 +56,9 @@ __all__ = ["DEFAULT_GROWTH", "ProgressiveChecker", "checker_for_answer", "progre
 #: Characters a JSON number can end with; a number at the end of a prefix may grow.
 _NUMBER_CHARS: Final = "0123456789+-.eE"
 #: How much the text grows between checks, relative to its size at the last one. 1.25 rather
-#: than doubling (1.0): a stream of 5-character deltas then costs at most 3x one final
-#: validation in all, counting included, at 2 KB and 20 KB (see the benchmark in
-#: `docs/progressive-validation.md`), for a detection bound of 2.25x instead of 2x.
+#: than doubling (1.0): checking a stream of 5-character deltas then costs under 3x one final
+#: validation in all, counting included, at the benchmark's 2.5 KB and 21.7 KB answers
+#: (doubling: 3.3-3.8x and 2.7-3.1x), for a detection bound of 2.25x instead of 2x.
 DEFAULT_GROWTH: Final = 1.25
 #: The schema of a `json_object` answer: any JSON object.
 _JSON_OBJECT: Final = {"type": "object"}
