@@ -153,16 +153,39 @@ def _deltas(text: str) -> list[str]:
     return [text[start : start + DELTA] for start in range(0, len(text), DELTA)]
 
 
-class _Store:
-    """The floor: a `feed` that only keeps the delta."""
+def _keeping(deltas: list[str]) -> Callable[[], None]:
+    """A stream that keeps its text: what every consumer does, checking or not."""
 
-    __slots__ = ("_parts",)
+    def run() -> None:
+        parts: list[str] = []
+        for delta in deltas:
+            parts.append(delta)
 
-    def __init__(self) -> None:
-        self._parts: list[str] = []
+    return run
 
-    def feed(self, delta: str) -> None:
-        self._parts.append(delta)
+
+def _checking(
+    validator: Any, deltas: list[str], *, min_step: int = 256, growth: float = DEFAULT_GROWTH
+) -> Callable[[], None]:
+    """The same stream driving a checker as a call does.
+
+    Per delta it counts the size and compares it with `next_check_at`; the text is joined
+    and handed over only when a check is due.
+    """
+
+    def run() -> None:
+        checker = ProgressiveChecker(validator, min_step=min_step, growth=growth)
+        parts: list[str] = []
+        size = 0
+        due = checker.next_check_at
+        for delta in deltas:
+            parts.append(delta)
+            size += len(delta)
+            if size >= due:
+                checker.check_text("".join(parts))
+                due = checker.next_check_at
+
+    return run
 
 
 def _measure(items: int, *, quadratic_repeat: int) -> None:
@@ -171,29 +194,6 @@ def _measure(items: int, *, quadratic_repeat: int) -> None:
     validator = compile_schema(SCHEMA)
     assert validator.is_valid(json.loads(text))
     ProgressiveChecker(validator)  # build and cache the prefix schema outside the timings
-
-    def kept() -> None:
-        parts: list[str] = []
-        for delta in deltas:
-            parts.append(delta)
-
-    def held(*, min_step: int = 256, growth: float = DEFAULT_GROWTH) -> Callable[[], None]:
-        # How a call drives the checker: its stream already keeps the text; per delta it
-        # counts the size and compares it with `next_check_at`; the text is joined and
-        # handed over only when a check is due.
-        def run() -> None:
-            checker = ProgressiveChecker(validator, min_step=min_step, growth=growth)
-            parts: list[str] = []
-            size = 0
-            due = checker.next_check_at
-            for delta in deltas:
-                parts.append(delta)
-                size += len(delta)
-                if size >= due:
-                    checker.check_text("".join(parts))
-                    due = checker.next_check_at
-
-        return run
 
     def fed(*, close: bool) -> Callable[[], None]:
         def run() -> None:
@@ -217,10 +217,13 @@ def _measure(items: int, *, quadratic_repeat: int) -> None:
     medians = _medians_us(
         {
             "one full parse + validation": (lambda: validator.validate_json(text), 4 * scale),
-            "a stream that keeps its text": (kept, 4 * scale),
-            "+ counting (no check due)": (held(min_step=len(text) + 1), 2 * scale),
-            "+ checks (default schedule)": (held(), scale),
-            "+ checks, growth=1 (doubling)": (held(growth=1.0), scale),
+            "a stream that keeps its text": (_keeping(deltas), 4 * scale),
+            "+ counting (no check due)": (
+                _checking(validator, deltas, min_step=len(text) + 1),
+                2 * scale,
+            ),
+            "+ checks (default schedule)": (_checking(validator, deltas), scale),
+            "+ checks, growth=1 (doubling)": (_checking(validator, deltas, growth=1.0), scale),
             "feed (default schedule)": (fed(close=False), scale),
             "feed + close": (fed(close=True), scale),
         },
@@ -392,33 +395,13 @@ def _cost_at(validator: Any, items: int) -> tuple[int, float, float]:
     text = json.dumps(_answer(items))
     deltas = _deltas(text)
 
-    def kept() -> None:
-        parts: list[str] = []
-        for delta in deltas:
-            parts.append(delta)
-
-    def held(growth: float) -> Callable[[], None]:
-        def run() -> None:
-            checker = ProgressiveChecker(validator, growth=growth)
-            parts: list[str] = []
-            size = 0
-            due = checker.next_check_at
-            for delta in deltas:
-                parts.append(delta)
-                size += len(delta)
-                if size >= due:
-                    checker.check_text("".join(parts))
-                    due = checker.next_check_at
-
-        return run
-
     scale = max(1, 20_000 // len(text))
     medians = _medians_us(
         {
             "base": (lambda: validator.validate_json(text), 4 * scale),
-            "kept": (kept, 4 * scale),
-            "default": (held(DEFAULT_GROWTH), scale),
-            "doubling": (held(1.0), scale),
+            "kept": (_keeping(deltas), 4 * scale),
+            "default": (_checking(validator, deltas), scale),
+            "doubling": (_checking(validator, deltas, growth=1.0), scale),
         },
         rounds=15,
     )
