@@ -10,7 +10,8 @@ import pytest
 from router.cli.app import run
 from router.testing import Fault, Reply, SimulatedProvider
 
-KEY = "sk-cli-0123456789abcdefghijkl"
+#: Shaped like no known key (no `sk-` prefix), so only redaction by exact value can hide it.
+KEY = "cli-0123456789abcdefghijkl"
 POLICY = """version: 1
 defaults:
   mode: stream

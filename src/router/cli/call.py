@@ -59,7 +59,6 @@ def run(args: argparse.Namespace) -> int:
     from router.client import Router
     from router.completion import Completion
     from router.errors import CallError, UsageError
-    from router.redact import redact_text
 
     hints = hints_from_args(args)
     policy = load_policy_argument(args.policy)
@@ -77,7 +76,6 @@ def run(args: argparse.Namespace) -> int:
         api_key_env=args.api_key_env,
         provider=provider,
     )
-    secrets = [router._api_key]
     error: CallError | None = None
     completion: Completion | None = None
     with router:
@@ -98,9 +96,9 @@ def run(args: argparse.Namespace) -> int:
     if text_mode:
         if completion is not None and completion.text and not completion.text.endswith("\n"):
             sys.stdout.write("\n")
-        sys.stdout.write(redact_text(summary_line(decision, completion, error), secrets) + "\n")
+        sys.stdout.write(summary_line(decision, completion, error) + "\n")
     else:
-        print_json(_report(decision, completion, error, secrets))
+        print_json(_report(decision, completion, error))
     complete = error is None and completion is not None and str(completion.status) == "complete"
     return EXIT_OK if complete else EXIT_FAILED
 
@@ -137,14 +135,12 @@ def summary_line(decision: Any, completion: Any, error: Any) -> str:
     return " · ".join(parts)
 
 
-def _report(
-    decision: Any, completion: Any, error: Any, secrets: list[str | None]
-) -> dict[str, Any]:
-    from router.redact import redact_text
-
+def _report(decision: Any, completion: Any, error: Any) -> dict[str, Any]:
+    """The JSON report. Errors need no redaction here: the call redacts every secret it
+    knows before it builds an error (see `router.redact`)."""
     error_obj = None
     if error is not None:
-        error_obj = {"type": type(error).__name__, "message": redact_text(str(error), secrets)}
+        error_obj = {"type": type(error).__name__, "message": str(error)}
         for name in ("clock", "limit_ms", "status_code", "body"):
             value = getattr(error, name, None)
             if value is not None:
