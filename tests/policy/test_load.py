@@ -288,6 +288,13 @@ def test_deep_nesting_is_refused() -> None:
     text = "version: 1\nrules: " + "[" * 5000 + "]" * 5000 + "\n"
     diagnostic = only_error(text)
     assert diagnostic.line == 2
+    assert "nesting" in diagnostic.message
+
+
+def test_nesting_the_yaml_parser_accepts_is_still_refused_past_the_depth_limit() -> None:
+    text = "version: 1\nrules: " + "[" * 300 + "]" * 300 + "\n"
+    refused = [d for d in errors_of(text) if d.code == "too-large"]
+    assert [(d.line, d.message) for d in refused] == [(2, "values nest deeper than 200 levels")]
 
 
 def test_deep_conditions_are_refused() -> None:
