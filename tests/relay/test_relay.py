@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from router import errors
 from router.completion import Choice, Completion, Message, Status, Usage
-from router.relay import Relay
+from router.relay import EventStreamResponse, Relay
 
 # --- a scripted call handle and router -------------------------------------------------------
 
@@ -603,6 +603,17 @@ async def test_a_body_over_the_size_limit_is_a_413_without_reading_it_all() -> N
 def test_bad_ping_interval_is_refused() -> None:
     with pytest.raises(ValueError, match="ping_interval must be positive"):
         Relay(ScriptedRouter(), ping_interval=0)
+
+
+@pytest.mark.parametrize("retry_ms", [-1, 1.5, True])
+def test_bad_retry_is_refused_when_built_not_in_every_response(retry_ms: Any) -> None:
+    # Caught later, it would fail each response after its 200 headers were already sent.
+    with pytest.raises(errors.ProtocolError, match="retry must be a non-negative integer"):
+        Relay(ScriptedRouter(), retry_ms=retry_ms)
+    with pytest.raises(errors.ProtocolError, match="retry must be a non-negative integer"):
+        EventStreamResponse(ScriptedCall, retry_ms=retry_ms)
+    with pytest.raises(ValueError, match="ping_interval must be positive"):
+        EventStreamResponse(ScriptedCall, ping_interval=-1)
 
 
 # --- packaging: optional dependency and lazy import ----------------------------------------------

@@ -14,7 +14,12 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from router.relay._web import JSONResponse, Request, Response
-from router.relay.response import EVENT_STREAM_HEADERS, EventStreamResponse, RelayableCall
+from router.relay.response import (
+    EVENT_STREAM_HEADERS,
+    EventStreamResponse,
+    RelayableCall,
+    stream_preamble,
+)
 
 __all__ = ["BrowserInputError", "Relay", "RelayableRouter", "browser_messages"]
 
@@ -58,8 +63,7 @@ class Relay:
         include_usage: bool = False,
         retry_ms: int | None = None,
     ) -> None:
-        if ping_interval <= 0:
-            raise ValueError(f"ping_interval must be positive, not {ping_interval!r}")
+        stream_preamble(ping_interval=ping_interval, retry_ms=retry_ms)  # refuse bad values now
         self.router = router
         self.ping_interval = ping_interval
         self.include_usage = include_usage

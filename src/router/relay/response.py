@@ -23,7 +23,7 @@ from router.relay._web import Receive, Response, Scope, Send
 from router.relay.encoder import encode_retry
 from router.relay.events import PING, delta_event, done_event, error_event
 
-__all__ = ["EVENT_STREAM_HEADERS", "EventStreamResponse", "RelayableCall"]
+__all__ = ["EVENT_STREAM_HEADERS", "EventStreamResponse", "RelayableCall", "stream_preamble"]
 
 logger = logging.getLogger("router.relay")
 
@@ -36,6 +36,17 @@ EVENT_STREAM_HEADERS: Mapping[str, str] = {
 # How long closing the upstream may take once the browser is gone (shielded from the
 # cancellation that triggered it, but never unbounded).
 _CLOSE_TIMEOUT_S = 5.0
+
+
+def stream_preamble(*, ping_interval: float, retry_ms: int | None) -> bytes:
+    """Check a stream's options where they are set; return the block that opens the stream.
+
+    A value that cannot work fails here, once, rather than in every response after its
+    headers are out. The block is the `retry:` announcement, or empty when there is none.
+    """
+    if ping_interval <= 0:
+        raise ValueError(f"ping_interval must be positive, not {ping_interval!r}")
+    return b"" if retry_ms is None else encode_retry(retry_ms)
 
 
 class RelayableCall(Protocol):
@@ -64,15 +75,13 @@ class EventStreamResponse(Response):
         include_usage: bool = False,
         retry_ms: int | None = None,
     ) -> None:
-        if ping_interval <= 0:
-            raise ValueError(f"ping_interval must be positive, not {ping_interval!r}")
+        self._preamble = stream_preamble(ping_interval=ping_interval, retry_ms=retry_ms)
         self.status_code = 200
         self.background = None
         self.init_headers(dict(EVENT_STREAM_HEADERS))
         self._open_call = open_call
         self._ping_interval = ping_interval
         self._include_usage = include_usage
-        self._retry_ms = retry_ms
         self._call_id = secrets.token_hex(8)
         self._sequence = 0
         self._send: Send | None = None
@@ -93,8 +102,8 @@ class EventStreamResponse(Response):
             self._cancel_scope = tasks.cancel_scope
             tasks.start_soon(self._watch_disconnect, receive)
             tasks.start_soon(self._ping)
-            if self._retry_ms is not None:
-                await self._emit(encode_retry(self._retry_ms))
+            if self._preamble:
+                await self._emit(self._preamble)
             await self._relay_call()
             tasks.cancel_scope.cancel()
         if not self.disconnected:
