@@ -30,11 +30,15 @@ fewer early ones.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
-from router.validation.schema import SchemaValidator, compile_schema, uses_keyword
+from router.validation.schema import (
+    SchemaValidator,
+    ValidatorLRU,
+    compile_schema,
+    uses_keyword,
+)
 
 __all__ = ["prefix_schema", "prefix_validator"]
 
@@ -118,7 +122,7 @@ def prefix_schema(schema: Mapping[str, Any] | bool) -> dict[str, Any] | bool:
 
 
 _CACHE_SIZE = 256
-_compiled: OrderedDict[str, SchemaValidator] = OrderedDict()
+_compiled: ValidatorLRU[str] = ValidatorLRU()
 _compiled_lock = threading.Lock()
 
 
@@ -131,15 +135,12 @@ def prefix_validator(schema: Mapping[str, Any] | bool | SchemaValidator) -> Sche
     compiled = schema if isinstance(schema, SchemaValidator) else compile_schema(schema)
     key = compiled.fingerprint
     with _compiled_lock:
-        found = _compiled.get(key)
-        if found is not None:
-            _compiled.move_to_end(key)
-            return found
+        found = _compiled.hit(key)
+    if found is not None:
+        return found
     built = SchemaValidator(prefix_schema(compiled.schema))
     with _compiled_lock:
-        _compiled[key] = built
-        while len(_compiled) > _CACHE_SIZE:
-            _compiled.popitem(last=False)
+        _compiled.put(key, built, _CACHE_SIZE)
     return built
 
 

@@ -50,6 +50,7 @@ _FAST_ENGINE = _load_fast_engine()
 __all__ = [
     "SchemaCache",
     "SchemaValidator",
+    "ValidatorLRU",
     "canonical_json",
     "compile_schema",
     "summarize",
@@ -282,8 +283,21 @@ def _exact_key(schema: Any) -> bytes | None:
         return None
 
 
-class _LRU(OrderedDict[_K, "SchemaValidator"]):
+class ValidatorLRU(OrderedDict[_K, "SchemaValidator"]):
+    """Compiled validators by key, forgetting the least recently used beyond a bound.
+
+    Not thread-safe by itself: its users hold a lock around every call.
+    """
+
+    def hit(self, key: _K) -> SchemaValidator | None:
+        """The validator under `key`, now the most recently used; None when absent."""
+        found = self.get(key)
+        if found is not None:
+            self.move_to_end(key)
+        return found
+
     def put(self, key: _K, value: SchemaValidator, maxsize: int) -> None:
+        """Store `value` as the most recently used; drop the oldest beyond `maxsize`."""
         self[key] = value
         self.move_to_end(key)
         while len(self) > maxsize:
@@ -332,8 +346,8 @@ class SchemaCache:
         if maxsize < 1:
             raise ValueError("maxsize must be at least 1")
         self.maxsize = maxsize
-        self._entries: _LRU[str] = _LRU()
-        self._exact: _LRU[bytes] = _LRU()
+        self._entries: ValidatorLRU[str] = ValidatorLRU()
+        self._exact: ValidatorLRU[bytes] = ValidatorLRU()
         # id -> (the schema object, kept alive so that its id stays its own; its validator)
         self._by_identity: OrderedDict[int, tuple[object, SchemaValidator]] = OrderedDict()
         self._lock = threading.Lock()
@@ -359,15 +373,12 @@ class SchemaCache:
         exact = _exact_key(schema)
         if exact is not None:
             with self._lock:
-                found = self._exact.get(exact)
-                if found is not None:
-                    self._exact.move_to_end(exact)
-                    return found
+                found = self._exact.hit(exact)
+            if found is not None:
+                return found
         key = canonical_json(schema)
         with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
+            found = self._entries.hit(key)
         if found is None:
             # Compile outside the lock: two threads may compile one new schema; one wins.
             found = SchemaValidator(schema, canonical=key)
