@@ -184,6 +184,23 @@ def test_include_usage_resolution(route: str, billing: str, include_usage: bool)
     assert policy.decide(**hints).options.stream.include_usage is include_usage
 
 
+@pytest.mark.parametrize("billing", ["none", "after_delivery", "before_delivery"])
+@pytest.mark.parametrize("route", ["metered", "auto", "other", None])
+def test_the_fast_path_decides_like_explain_and_decide_intent(
+    route: str | None, billing: str
+) -> None:
+    # decide() picks the outcome's options inline (the per-call hot path); explain and
+    # decide_intent go through Outcome.options_for: all three must give the same decision.
+    policy = Policy.from_text(MERGE_POLICY)
+    hints = {"billing": billing, "labels": {} if route is None else {"route": route}}
+    fast = policy.decide(**hints)
+    explained = policy.decide(explain=True, **hints)
+    assert explained.trace is not None
+    assert fast.trace is None
+    assert fast == explained._replace(trace=None)
+    assert fast == policy.decide_intent(fast.intent)
+
+
 def test_batch_never_asks_for_usage_in_a_stream() -> None:
     policy = Policy.from_text("version: 1\ndefaults: {stream: {include_usage: always}}\n")
     assert policy.decide(billing="after_delivery").options.stream.include_usage is False
