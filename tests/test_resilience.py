@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from router.decision import Timeouts
 from router.resilience import (
     AttemptAction,
-    ClockLimits,
     Clocks,
     Failure,
     RetryPlan,
@@ -16,7 +16,7 @@ from router.resilience import (
     status_is_retryable,
 )
 
-LIMITS = ClockLimits(connect=1.0, first_token=2.0, idle=3.0, total=10.0)
+LIMITS = Timeouts(connect=1.0, first_token=2.0, idle=3.0, total=10.0)
 
 
 def make_clocks(*, deadline: float | None = None, stream: bool = True) -> Clocks:
@@ -48,7 +48,7 @@ def test_progress_stops_first_token_and_starts_idle() -> None:
 
 
 def test_idle_counts_only_time_waiting_on_the_upstream() -> None:
-    clocks = Clocks(ClockLimits(1.0, 2.0, 3.0, 1000.0), started=100.0)
+    clocks = Clocks(Timeouts(1.0, 2.0, 3.0, 1000.0), started=100.0)
     clocks.begin_attempt(100.0, stream=True)
     clocks.progress(100.0)
     # The upstream took 1 s, then the caller held the delta for 50 s, then 1.5 s more wait.
@@ -134,11 +134,15 @@ def test_a_new_attempt_restarts_first_token() -> None:
     assert clocks.tightest(101.0) == ("first_token", 2.0)
 
 
-def test_limits_read_from_a_timeouts_object() -> None:
-    class Timeouts:
-        connect, first_token, idle, total = 1, 2, 3, 4
-
-    assert ClockLimits.from_timeouts(Timeouts()) == ClockLimits(1.0, 2.0, 3.0, 4.0)
+def test_limits_are_read_from_the_decisions_timeouts() -> None:
+    clocks = Clocks(Timeouts(connect=1, first_token=2, idle=3, total=4), started=0.0)
+    assert [clocks.limit_ms(name) for name in ("connect", "first_token", "idle", "total")] == [
+        1000.0,
+        2000.0,
+        3000.0,
+        4000.0,
+    ]
+    assert clocks.connect_timeout(0.0) == 1.0
 
 
 # --- Retry-After ---------------------------------------------------------------------------
@@ -179,7 +183,7 @@ def test_status_is_retryable(status: int, retryable: bool) -> None:
 def make_plan(
     *, mode: str = "stream", attempts: int = 3, fallback: bool = False, total: float = 100.0
 ) -> RetryPlan:
-    clocks = Clocks(ClockLimits(1.0, 2.0, 3.0, total), started=0.0)
+    clocks = Clocks(Timeouts(1.0, 2.0, 3.0, total), started=0.0)
     return RetryPlan(
         mode=mode,  # type: ignore[arg-type]
         clocks=clocks,
@@ -218,7 +222,7 @@ def test_retries_back_off_exponentially_then_stop() -> None:
 
 
 def test_backoff_is_capped_and_jittered_within_half_to_full() -> None:
-    clocks = Clocks(ClockLimits(1, 1, 1, 1000), started=0.0)
+    clocks = Clocks(Timeouts(1, 1, 1, 1000), started=0.0)
     values = iter([0.0, 0.5, 0.0, 0.0, 0.0])
     plan = RetryPlan(
         mode="batch", clocks=clocks, attempts=6, backoff_initial=1.0, backoff_max=3.0,

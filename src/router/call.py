@@ -58,7 +58,6 @@ from router.http import READ_DEADLINE, bind_clocks
 from router.redact import redact_text, redact_value
 from router.resilience import (
     AttemptAction,
-    ClockLimits,
     ClockName,
     Clocks,
     Failure,
@@ -256,7 +255,7 @@ class CallCore:
                 usage_reason = "the provider does not accept stream_options"
         elif mode == "stream" and not include_usage:
             usage_reason = "usage was not requested for this stream (include_usage is false)"
-        clocks = Clocks(ClockLimits.from_timeouts(options.timeouts), started=now, deadline=deadline)
+        clocks = Clocks(options.timeouts, started=now, deadline=deadline)
         retries = options.retries
         plan = RetryPlan(
             mode=mode,

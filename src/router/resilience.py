@@ -24,12 +24,14 @@ import math
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from router.decision import Timeouts
 
 __all__ = [
     "RETRYABLE_STATUS",
     "AttemptAction",
-    "ClockLimits",
     "Clocks",
     "Failure",
     "RetryPlan",
@@ -48,32 +50,12 @@ RETRY_AFTER_CAP = 60.0
 ClockName = Literal["connect", "first_token", "idle", "total"]
 
 
-@dataclass(frozen=True, slots=True)
-class ClockLimits:
-    """The four clock bounds of a call, in seconds."""
-
-    connect: float
-    first_token: float
-    idle: float
-    total: float
-
-    @classmethod
-    def from_timeouts(cls, timeouts: Any) -> ClockLimits:
-        """Read a decision's `Timeouts` (or any object with the four attributes)."""
-        return cls(
-            connect=float(timeouts.connect),
-            first_token=float(timeouts.first_token),
-            idle=float(timeouts.idle),
-            total=float(timeouts.total),
-        )
-
-
 class Clocks:
     """The running clocks of one call; checked on every raw read by the drivers.
 
     `deadline` (seconds from `started`) is the caller's own limit: it can only shorten
-    `total`. Phases per attempt: `begin_attempt` -> `response_started` (headers arrived) ->
-    `progress` (zero or more) while reads are bracketed by `begin_wait` / `end_wait`.
+    `total`. Phases per attempt: `begin_attempt`, then `progress` (zero or more) while reads
+    are bracketed by `begin_wait` / `end_wait`.
     """
 
     __slots__ = (
@@ -89,7 +71,8 @@ class Clocks:
         "wait_deadline",
     )
 
-    def __init__(self, limits: ClockLimits, *, started: float, deadline: float | None = None):
+    def __init__(self, limits: Timeouts, *, started: float, deadline: float | None = None):
+        #: The decision's four bounds in seconds, read as they are (no copy per call).
         self.limits = limits
         self.started = started
         total = limits.total
