@@ -518,6 +518,14 @@ BROKEN_ANSWERS = [
 ]
 
 
+#: Runs a test once per broken answer, with its replacement, where it completes, path, keyword.
+over_broken_answers = pytest.mark.parametrize(
+    ("replace", "completes", "path", "keyword"),
+    [case[1:] for case in BROKEN_ANSWERS],
+    ids=[case[0] for case in BROKEN_ANSWERS],
+)
+
+
 def _broken(replace: tuple[str, str], completes: str) -> tuple[str, int]:
     """ORDER's text with one change, and the offset at which the change becomes certain."""
     text = json.dumps(ORDER)
@@ -527,11 +535,7 @@ def _broken(replace: tuple[str, str], completes: str) -> tuple[str, int]:
     return broken, broken.index(completes, start) + len(completes)
 
 
-@pytest.mark.parametrize(
-    ("replace", "completes", "path", "keyword"),
-    [case[1:] for case in BROKEN_ANSWERS],
-    ids=[case[0] for case in BROKEN_ANSWERS],
-)
+@over_broken_answers
 def test_caught_when_the_offending_value_completes(
     replace: tuple[str, str], completes: str, path: str, keyword: str
 ) -> None:
@@ -543,11 +547,7 @@ def test_caught_when_the_offending_value_completes(
     assert path in str(error)
 
 
-@pytest.mark.parametrize(
-    ("replace", "completes", "path", "keyword"),
-    [case[1:] for case in BROKEN_ANSWERS],
-    ids=[case[0] for case in BROKEN_ANSWERS],
-)
+@over_broken_answers
 def test_caught_soon_on_the_default_schedule(
     replace: tuple[str, str], completes: str, path: str, keyword: str
 ) -> None:
@@ -805,11 +805,7 @@ def test_checking_held_text_never_rejects_a_valid_answer(data: st.DataObject) ->
     assert checks >= 2  # at least one check while streaming, and the one at close
 
 
-@pytest.mark.parametrize(
-    ("replace", "completes", "path", "keyword"),
-    [case[1:] for case in BROKEN_ANSWERS],
-    ids=[case[0] for case in BROKEN_ANSWERS],
-)
+@over_broken_answers
 def test_held_text_is_caught_where_fed_text_is(
     replace: tuple[str, str], completes: str, path: str, keyword: str
 ) -> None:
