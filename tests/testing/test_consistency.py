@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from router.testing import ChoiceSpec, Fault, Reply, SimulatedTransport, ToolCallSpec
+from router.testing.answers import reply_plan
+from router.testing.plan import Pause, PlanConfig
+from router.testing.recording import RecordedRequest, RequestLog
 from router.testing.scripts import split_text
 
 from .conftest import chunks
@@ -140,3 +145,29 @@ def chunks_before_break(raw: bytes) -> list[dict[str, Any]]:
             break
         out.append(chunk)
     return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(reply=replies, n=st.integers(1, 4))
+def test_a_whole_answer_holds_its_headers_for_as_long_as_its_stream_takes(
+    reply: Reply, n: int
+) -> None:
+    timed = dataclasses.replace(reply, first_token_delay=0.5, token_delay=0.125)
+    config = PlanConfig()
+
+    def request(stream: bool) -> RecordedRequest:
+        body = json.dumps({"messages": [], "n": n, "stream": stream}).encode()
+        return RequestLog().record(
+            method="POST",
+            path="/v1/chat/completions",
+            query="",
+            headers=[],
+            raw_body=body,
+            connection_id=1,
+        )
+
+    stream = reply_plan(timed, request(stream=True), config)
+    streamed = sum(a.seconds or 0 for a in stream.body if isinstance(a, Pause))
+    whole = reply_plan(timed, request(stream=False), config)
+    held = whole.head_pause.seconds if whole.head_pause is not None else 0
+    assert held == pytest.approx(streamed)

@@ -26,7 +26,14 @@ from router.testing.plan import (
 )
 from router.testing.recording import RecordedRequest
 from router.testing.scripts import Reply
-from router.testing.wire import DONE, ChunkFactory, completion_body, default_usage, is_progress
+from router.testing.wire import (
+    DONE,
+    ChunkFactory,
+    completion_body,
+    default_usage,
+    is_progress,
+    progress_deltas,
+)
 
 __all__ = [
     "Event",
@@ -84,7 +91,8 @@ def whole_plan(reply: Reply, request: RecordedRequest, config: PlanConfig) -> Re
     """A whole answer, its headers held back for as long as the reply takes to "think"."""
     quirks = reply.quirks or config.quirks
     payload = whole_payload(reply, request, config)
-    pieces = sum(len(c.content) + len(c.refusal) for c in reply.choices)
+    choices = reply.choices_for(requested_n(request))
+    pieces = sum(progress_deltas(choice) for choice in choices)
     thinking = reply.first_token_delay + reply.token_delay * max(pieces - 1, 0)
     plan = json_plan(200, payload, indent=None if quirks.azure_filters else 2)
     if thinking > 0:

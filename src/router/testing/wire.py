@@ -27,6 +27,7 @@ __all__ = [
     "error_body",
     "is_progress",
     "models_body",
+    "progress_deltas",
     "sse",
     "tool_call_id",
 ]
@@ -84,6 +85,17 @@ def is_progress(delta: Mapping[str, Any]) -> bool:
         or delta.get("reasoning_content")
         or delta.get("tool_calls")
     )
+
+
+def progress_deltas(spec: ChoiceSpec) -> int:
+    """How many of `ChunkFactory.choice_deltas(spec)` are progress: what a stream paces.
+
+    Every non-empty reasoning, content and refusal piece; per tool call, its opening and one
+    fragment per `chunk_chars` of arguments.
+    """
+    pieces = sum(1 for piece in (*spec.reasoning, *spec.content, *spec.refusal) if piece)
+    size = max(spec.chunk_chars, 1)
+    return pieces + sum(1 + -(-len(call.arguments) // size) for call in spec.tool_calls)
 
 
 def _tokens(text: str) -> int:
