@@ -143,6 +143,15 @@ def test_oversized_line_fails_the_stream(
     assert "8388608-byte limit" in report["error"]["message"]
 
 
+def test_an_endless_input_stops_at_the_decoder_limit(capsys: pytest.CaptureFixture[str]) -> None:
+    # Read chunk by chunk, /dev/zero is one endless line: the decoder's bound ends it.
+    code, out, _ = replay(capsys, "/dev/zero", "--format", "json")
+    assert code == 1
+    report = json.loads(out)
+    assert report["status"] == "failed"
+    assert report["error"]["type"] == "event_too_large"
+
+
 @pytest.mark.parametrize(
     ("make", "message"),
     [

@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from router.errors import UsageError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -60,29 +63,54 @@ def read_text(path: str, *, limit: int | None = None) -> str:
         raise UsageError(f"{path}: not UTF-8 text ({exc.reason})", code="unreadable") from None
 
 
-def read_bytes(path: str) -> bytes:
-    """Read a file's bytes, or stdin's for `-`, with the same errors as `read_text`."""
+def read_chunks(path: str, size: int) -> Iterator[bytes]:
+    """A file's bytes, or stdin's for `-`, in chunks of at most `size` as they are read.
+
+    A reader that stops early never reads the rest, and one that bounds what it keeps
+    (as the SSE decoder does) cannot be hung by an endless input. Failures are the same
+    located `UsageError`s as `read_text`'s.
+    """
     if path == "-":
-        return sys.stdin.buffer.read()
-    return _read_file(path, -1)
+        while chunk := sys.stdin.buffer.read(size):
+            yield chunk
+        return
+    _refuse_directory(path)
+    try:
+        with Path(path).open("rb") as stream:
+            while chunk := stream.read(size):
+                yield chunk
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
 
 
 def _read_file(path: str, size: int) -> bytes:
     """Up to `size` bytes of file `path` (-1: all), each failure one located `UsageError`."""
+    _refuse_directory(path)
+    try:
+        with Path(path).open("rb") as stream:
+            return stream.read(size)
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+
+
+def _refuse_directory(path: str) -> None:
     from router.errors import UsageError
 
-    p = Path(path)
-    if p.is_dir():
+    if Path(path).is_dir():
         raise UsageError(f"{path}: is a directory, expected a file", code="unreadable")
-    try:
-        with p.open("rb") as stream:
-            return stream.read(size)
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file", code="unreadable") from None
-    except PermissionError:
-        raise UsageError(f"{path}: permission denied", code="unreadable") from None
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read ({exc.strerror})", code="unreadable") from None
+
+
+def _unreadable(path: str, exc: OSError) -> UsageError:
+    """The one-line `UsageError` for a file that could not be opened or read."""
+    from router.errors import UsageError
+
+    if isinstance(exc, FileNotFoundError):
+        reason = "no such file"
+    elif isinstance(exc, PermissionError):
+        reason = "permission denied"
+    else:
+        reason = f"cannot read ({exc.strerror})"
+    return UsageError(f"{path}: {reason}", code="unreadable")
 
 
 def load_policy_argument(path: str | None) -> Any:

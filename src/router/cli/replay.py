@@ -10,6 +10,7 @@ cannot be read.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -39,8 +40,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_format_option(parser)
 
 
-def replay(body: bytes) -> tuple[Completion, dict[str, Any] | None]:
-    """Decode and assemble a whole recorded body: the completion and the error, if any."""
+def replay(chunks: Iterable[bytes]) -> tuple[Completion, dict[str, Any] | None]:
+    """Decode and assemble a recorded body, chunk by chunk as a network read would hand it
+    over: the completion and the error, if any. Reading stops at the end of the stream, and
+    an endless input stops at the decoder's size limits."""
     from router.errors import EventTooLarge
     from router.providers import get_dialect
     from router.sse import SSEDecoder
@@ -48,8 +51,8 @@ def replay(body: bytes) -> tuple[Completion, dict[str, Any] | None]:
     decoder = SSEDecoder()
     assembler = get_dialect("openai").new_assembler()
     try:
-        for start in range(0, len(body), _READ_SIZE):
-            for event in decoder.decode(body[start : start + _READ_SIZE]):
+        for chunk in chunks:
+            for event in decoder.decode(chunk):
                 assembler.feed(event)
             if assembler.done:
                 break
@@ -103,31 +106,18 @@ def run(args: argparse.Namespace) -> int:
     """Replay the recording and print the report; the exit code says how the stream ended."""
     import sys
 
-    from router.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, error_line, print_json
+    from router.cli.common import EXIT_FAILED, EXIT_OK, print_json, read_chunks, read_text
     from router.completion import Status
-    from router.errors import UsageError
 
-    try:
-        from router.cli.common import read_bytes
-
-        body = read_bytes(args.recording)
-    except UsageError as exc:
-        error_line(str(exc))
-        return EXIT_USAGE
-    completion, error = replay(body)
+    completion, error = replay(read_chunks(args.recording, _READ_SIZE))
     outcome = EXIT_OK if completion.status == Status.COMPLETE else EXIT_FAILED
     # Checks of the assembled answer (such as validating it against a schema) belong here:
     # they read `completion`, add their findings to the report and may set `outcome`.
     check = None
     if args.schema is not None:
-        from router.cli.common import read_text
         from router.validation.schemacheck import check_against_schema
 
-        try:
-            check = check_against_schema(completion, read_text(args.schema), source=args.schema)
-        except UsageError as exc:
-            error_line(str(exc))
-            return EXIT_USAGE
+        check = check_against_schema(completion, read_text(args.schema), source=args.schema)
         if not check.valid:
             outcome = EXIT_FAILED
     if args.format == "json":
