@@ -145,6 +145,12 @@ class PreparedRequest:
     stream: bool
     timeout: httpx.Timeout
 
+    def build(self, client: httpx.Client | httpx.AsyncClient) -> httpx.Request:
+        """The httpx request: both clients build it alike; only sending it differs."""
+        return client.build_request(
+            "POST", self.url, json=self.body, headers=self.headers, timeout=self.timeout
+        )
+
 
 class AttemptFailed(Exception):
     """Internal: one attempt ended in `error`; the plan decides what follows."""
@@ -1112,13 +1118,7 @@ class Call(_Driver):
         core = self._core
         prepared = core.prepare(action, time.monotonic())
         try:
-            request = self._client.build_request(
-                "POST",
-                prepared.url,
-                json=prepared.body,
-                headers=prepared.headers,
-                timeout=prepared.timeout,
-            )
+            request = prepared.build(self._client)
             token = READ_DEADLINE.set(core.read_deadline(time.monotonic()))
             try:
                 response = self._client.send(request, stream=True)
@@ -1282,15 +1282,9 @@ class AsyncCall(_Driver):
         core = self._core
         prepared = core.prepare(action, time.monotonic())
         try:
+            request = prepared.build(self._client)
             token = READ_DEADLINE.set(core.read_deadline(time.monotonic()))
             try:
-                request = self._client.build_request(
-                    "POST",
-                    prepared.url,
-                    json=prepared.body,
-                    headers=prepared.headers,
-                    timeout=prepared.timeout,
-                )
                 response = await self._client.send(request, stream=True)
             finally:
                 READ_DEADLINE.reset(token)
