@@ -156,12 +156,10 @@ def _value(value: object) -> str:
 
 
 def _validate_text(validate: object) -> str:
-    if isinstance(validate, Mapping):
-        if not validate.get("enabled", True):
-            return "off"
-        extras = [f"{key} {_value(val)}" for key, val in validate.items() if key != "enabled"]
-        return "on" + (f" ({', '.join(extras)})" if extras else "")
-    return "on" if validate else "off"
+    """The decision JSON's `validate`: `false`, or the options of an enabled validation."""
+    if not isinstance(validate, Mapping):
+        return "off"
+    return "on (" + ", ".join(f"{key} {_value(val)}" for key, val in validate.items()) + ")"
 
 
 def render_decision(data: Mapping[str, Any], *, location: str, policy: Policy) -> str:
