@@ -96,10 +96,25 @@ def test_policy_errors_print_one_located_line_per_problem(cli: Any, tmp_path: Pa
 def test_every_listed_command_module_follows_the_contract() -> None:
     import importlib
 
-    for name in ("decide", "check", "test_cmd", "schema"):
+    for name in app.COMMANDS.values():
         module = importlib.import_module(f"router.cli.{name}")
         assert isinstance(module.HELP, str)
         assert module.HELP
         assert callable(module.configure)
         assert callable(module.run)
     assert app.COMMANDS["test"] == "test_cmd"
+
+
+def test_configuring_every_command_imports_nothing_heavy() -> None:
+    # Command modules import only the standard library at their top: `router --help` (which
+    # configures them all) stays as cheap as `router decide`.
+    probe = (
+        "import sys\n"
+        "from router.cli.app import build_parser\n"
+        "build_parser()\n"
+        "heavy = ('httpx', 'jsonschema', 'jsonschema_rs', 'pydantic', 'starlette', 'yaml')\n"
+        "print(sorted(m for m in sys.modules if m.partition('.')[0] in heavy))\n"
+    )
+    done = _run(sys.executable, "-c", probe)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "[]\n"
