@@ -146,3 +146,25 @@ def test_from_mapping_defaults() -> None:
     assert scenario.name == "inline"
     assert isinstance(scenario.default, Reply)
     assert scenario.steps == ()
+
+
+def test_replies_that_forward_options_accept_every_option_of_a_text_reply() -> None:
+    data = {"reply": "json", "value": {"name": "Ada"}, "finish_reason": "length"}
+    refusal = {"reply": "refusal", "text": "No.", "finish_reason": "length"}
+    scenario = Scenario.from_mapping({"default": data, "steps": [refusal]})
+    assert isinstance(scenario.default, Reply)
+    assert scenario.default.choices[0].resolved_finish_reason == "length"
+    (refusal,) = scenario.steps
+    assert isinstance(refusal, Reply)
+    assert refusal.choices[0].resolved_finish_reason == "length"
+
+
+@pytest.mark.parametrize("kind", list(scenarios._REPLIES))
+def test_an_unknown_key_lists_each_allowed_key_once(kind: str) -> None:
+    listed = {"tool_calls": {"calls": [{"name": "f"}]}, "many": {"texts": ["a"]}}
+    step = {"reply": kind, **listed.get(kind, {}), "nope": 1}
+    with pytest.raises(UsageError, match=r"default\.nope: unknown key") as caught:
+        Scenario.from_mapping({"default": step})
+    allowed = str(caught.value).split("allowed: ")[1].split(", ")
+    assert len(allowed) == len(set(allowed))
+    assert {"first_token_delay", "token_delay", "usage", "quirks", "finish_reason"} <= set(allowed)

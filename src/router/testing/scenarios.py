@@ -184,6 +184,25 @@ def _step(data: Any, where: _Where, path: str) -> Reply | Fault:
     raise where.error(path, "a step needs `reply: KIND` or `fault: KIND`")
 
 
+#: The steps whose positional arguments a file gives as one list, under this key.
+_LISTED = {"tool_calls": ("calls",), "many": ("texts",)}
+
+
+def _keywords(factory: Callable[..., Reply | Fault]) -> list[str]:
+    """The keys a step may give `factory`: its named parameters and, when it passes
+    `**options` on to `Reply.text`, that constructor's options (but `tokens`, set for it)."""
+    parameters = inspect.signature(factory).parameters.values()
+    names = [p.name for p in parameters if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        forwarded = inspect.signature(Reply.text).parameters.values()
+        names += [
+            p.name
+            for p in forwarded
+            if p.kind is p.KEYWORD_ONLY and p.name not in names and p.name != "tokens"
+        ]
+    return names
+
+
 def _build(
     table: Mapping[str, Callable[..., Reply | Fault]],
     key: str,
@@ -199,29 +218,18 @@ def _build(
         )
     factory = table[kind]
     arguments = {k: v for k, v in data.items() if k != key}
-    parameters = [
-        name
-        for name, p in inspect.signature(factory).parameters.items()
-        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-    ]
     positional: list[Any] = []
     if kind == "tool_calls":
-        parameters.append("calls")
         calls = arguments.pop("calls", None)
         if not isinstance(calls, list) or not calls:
             raise where.error(f"{path}.calls", "expected a list of {name, arguments, id}")
         positional = [_tool_call(call, where, f"{path}.calls[{i}]") for i, call in enumerate(calls)]
     if kind == "many":
-        parameters.append("texts")
         texts = arguments.pop("texts", None)
         if not isinstance(texts, list) or not texts:
             raise where.error(f"{path}.texts", "expected a list of texts")
         positional = [str(text) for text in texts]
-    if kind in ("json", "text", "refusal", "many", "tool_calls"):
-        parameters += ["first_token_delay", "token_delay", "usage", "quirks"]
-    where.check_keys(
-        path, {**arguments, **({"calls": 1} if kind == "tool_calls" else {})}, parameters
-    )
+    where.check_keys(path, arguments, [*_keywords(factory), *_LISTED.get(kind, ())])
     for name, value in arguments.items():
         _check_type(name, value, where, f"{path}.{name}")
     if "reply" in arguments:
