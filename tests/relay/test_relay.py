@@ -666,6 +666,18 @@ def test_missing_starlette_says_what_to_install() -> None:
     ], done.stderr
 
 
+def test_the_relay_knows_every_option_of_call_that_is_not_a_hint() -> None:
+    # Otherwise a new option of call() would be checked as an intent hint, and refused.
+    import inspect
+
+    from router import AsyncRouter
+    from router.relay.endpoint import CALL_OPTIONS
+
+    parameters = inspect.signature(AsyncRouter.call).parameters.values()
+    keyword_only = {p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    assert keyword_only == CALL_OPTIONS
+
+
 def test_a_bad_hint_fails_when_the_endpoint_is_built_not_per_request() -> None:
     relay = Relay(ScriptedRouter())
     with pytest.raises(errors.IntentError, match="billing: free is not allowed"):
