@@ -51,13 +51,13 @@ def _commands() -> dict[str, list[str]]:
     }
 
 
-def _time_once(command: list[str]) -> tuple[float, float]:
+def _time_once(command: list[str], env: dict[str, str]) -> tuple[float, float]:
     """(wall ms, CPU ms) of one run; CPU time is what the process itself spent, user and
     system, so it moves much less than wall time when other work shares the machine."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     completed = subprocess.run(
-        command, capture_output=True, timeout=60, check=False, env=_env(), cwd=ROOT
+        command, capture_output=True, timeout=60, check=False, env=env, cwd=ROOT
     )
     elapsed = (time.perf_counter() - start) * 1000.0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -67,12 +67,9 @@ def _time_once(command: list[str]) -> tuple[float, float]:
     return elapsed, cpu
 
 
-#: Bytecode caches go here rather than beside the sources, which stay untouched.
-_PYCACHE = tempfile.mkdtemp(prefix="router-bench-pycache-")
-
-
-def _env() -> dict[str, str]:
-    """The children's environment: bytecode cached as in any installed Python program.
+def _env(pycache: str) -> dict[str, str]:
+    """The children's environment: bytecode cached as in any installed Python program, in
+    `pycache` rather than beside the sources, which stay untouched.
 
     Some shells and containers set PYTHONDONTWRITEBYTECODE, which makes every start compile
     every module from source again (about twice the time); that measures the environment,
@@ -81,22 +78,24 @@ def _env() -> dict[str, str]:
     env = dict(os.environ)
     env.pop("PYTHONPROFILEIMPORTTIME", None)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPYCACHEPREFIX"] = _PYCACHE
+    env["PYTHONPYCACHEPREFIX"] = pycache
     return env
 
 
 def main() -> None:
     """Measure every command ROUNDS times, interleaved, and print medians and ratios."""
     commands = _commands()
-    for command in commands.values():  # warm the bytecode caches once: "cold" means a new process
-        _time_once(command)
     samples: dict[str, list[float]] = {name: [] for name in commands}
     cpu: dict[str, list[float]] = {name: [] for name in commands}
-    for _ in range(ROUNDS):
-        for name, command in commands.items():
-            wall_ms, cpu_ms = _time_once(command)
-            samples[name].append(wall_ms)
-            cpu[name].append(cpu_ms)
+    with tempfile.TemporaryDirectory(prefix="router-bench-pycache-") as pycache:
+        env = _env(pycache)
+        for command in commands.values():  # warm the bytecode caches: "cold" is a new process
+            _time_once(command, env)
+        for _ in range(ROUNDS):
+            for name, command in commands.items():
+                wall_ms, cpu_ms = _time_once(command, env)
+                samples[name].append(wall_ms)
+                cpu[name].append(cpu_ms)
     medians = {name: statistics.median(values) for name, values in samples.items()}
     base = medians["python -c pass"]
     ours = medians["router decide chat.json"]
