@@ -61,6 +61,22 @@ def test_azure_endpoints(monkeypatch: pytest.MonkeyPatch) -> None:
     assert url == f"{deployment}/chat/completions?api-version=2025-01-01"
 
 
+def test_a_calls_own_headers_and_key_never_reach_the_routers_later_calls() -> None:
+    with Router(POLICY, base_url="http://127.0.0.1:9/v1", api_key="sk-router-0123456789") as r:
+        _, tenant = endpoint(r, headers={"x-tenant": "acme"}, api_key="sk-tenant-0123456789")
+        _, later = endpoint(r)
+        _, again = endpoint(r)
+    assert tenant == {"x-tenant": "acme", "authorization": "Bearer sk-tenant-0123456789"}
+    assert later == again == {"authorization": "Bearer sk-router-0123456789"}
+
+
+def test_an_azure_deployment_is_read_from_each_request() -> None:
+    router = Router(POLICY, base_url="https://res.openai.azure.com", provider="azure")
+    with router:
+        urls = [router._endpoint({"model": name}, None, None).url for name in ("a", "b")]
+    assert [url.split("/")[5] for url in urls] == ["a", "b"]
+
+
 def test_azure_needs_a_deployment() -> None:
     router = Router(POLICY, base_url="https://res.openai.azure.com", provider="azure")
     with router, pytest.raises(ConfigurationError, match="deployment"):

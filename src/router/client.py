@@ -190,6 +190,13 @@ class _RouterBase(ABC, Generic[HandleT]):
         from router.providers import get_dialect
 
         self._dialect = get_dialect("azure" if self._azure else provider)
+        #: The endpoint of every call that brings no headers or key of its own and needs no
+        #: deployment from its request: built once, not per call.
+        self._own_endpoint = (
+            None
+            if self._azure and "/deployments/" not in self._base_url
+            else self._build_endpoint(None, None, None)
+        )
 
     def _resolve_key(self, api_key: str | None, api_key_env: str | None) -> str | None:
         if api_key is not None:
@@ -239,12 +246,19 @@ class _RouterBase(ABC, Generic[HandleT]):
         headers: Mapping[str, str] | None,
         api_key: str | None,
     ) -> Endpoint:
+        """Where this call goes, with which credentials (the router's own when it can)."""
+        if headers is None and api_key is None and self._own_endpoint is not None:
+            return self._own_endpoint
+        return self._build_endpoint(request.get("model"), headers, api_key)
+
+    def _build_endpoint(
+        self, deployment: object, headers: Mapping[str, str] | None, api_key: str | None
+    ) -> Endpoint:
         key = api_key if api_key is not None else self._api_key
         merged = {**self._headers, **(headers or {})}
         if self._azure:
             base = self._base_url
             if "/deployments/" not in base:
-                deployment = request.get("model")
                 if not isinstance(deployment, str) or not deployment:
                     raise ConfigurationError(
                         "Azure OpenAI needs a deployment: put it in base_url "
