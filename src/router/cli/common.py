@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from router.errors import UsageError
+    from router.policy import Policy
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -113,7 +114,7 @@ def _unreadable(path: str, exc: OSError) -> UsageError:
     return UsageError(f"{path}: {reason}", code="unreadable")
 
 
-def load_policy_argument(path: str | None) -> Any:
+def load_policy_argument(path: str | None) -> Policy:
     """The `Policy` a `--policy PATH` option names, or the bundled default for None.
 
     An unreadable path is a `UsageError`; a policy with problems raises `PolicyError`

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from router.cli.common import EXIT_FAILED, EXIT_OK, add_format_option, print_json
+
+if TYPE_CHECKING:
+    from router.policy import Policy
+    from router.policy.cases import CasesReport
 
 HELP = "run a policy's test cases: pass/fail, differences, rule coverage"
 
@@ -91,7 +95,9 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_FAILED if report.failed or below else EXIT_OK
 
 
-def _json_report(policy: Any, report: Any, min_coverage: float | None, below: bool) -> Any:
+def _json_report(
+    policy: Policy, report: CasesReport, min_coverage: float | None, below: bool
+) -> dict[str, Any]:
     return {
         "policy": {"source": policy.source, "sha256": policy.sha256},
         "cases": [
@@ -117,7 +123,7 @@ def _json_report(policy: Any, report: Any, min_coverage: float | None, below: bo
 
 
 def _text_report(
-    policy: Any, paths: list[str], report: Any, min_coverage: float | None, below: bool
+    policy: Policy, paths: list[str], report: CasesReport, min_coverage: float | None, below: bool
 ) -> str:
     lines = [f"{policy.source}: {len(report.results)} cases from {', '.join(paths)}"]
     for result in report.results:
