@@ -70,3 +70,15 @@ def test_status_lines_carry_the_standard_reason_phrase() -> None:
     assert reason_phrase(429) == "Too Many Requests"
     assert reason_phrase(422) == "Unprocessable Entity"
     assert reason_phrase(529) == "Unknown"
+
+
+def test_waiting_faults_on_a_whole_request_hold_the_body_back() -> None:
+    whole = request(stream=False)
+    stalled = list(fault_plan(Fault.stall_before_first_event(0.2), whole, CONFIG).body)  # type: ignore[arg-type]
+    assert stalled[0] == Pause(0.2)
+    assert isinstance(stalled[1], Write)
+    assert json.loads(stalled[1].data)["object"] == "chat.completion"
+    for forever in (Fault.keepalive_forever(), Fault.endless_deltas()):
+        plan = fault_plan(forever, whole, CONFIG)  # type: ignore[arg-type]
+        assert list(plan.body) == [Pause(None), Abort()]
+        assert plan.content_length  # headers promise an answer that never comes

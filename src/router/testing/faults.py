@@ -38,6 +38,8 @@ KEEPALIVE_COMMENT = b": keep-alive\n\n"
 
 
 def fault_plan(fault: Fault, request: RecordedRequest, config: PlanConfig) -> ResponsePlan:
+    """The response a fault gives `request`: connection and status faults alike for both
+    kinds of request; the others as a broken stream, or their whole-answer equivalent."""
     kind = fault.kind
     if kind in (FaultKind.REFUSE_CONNECTION, FaultKind.RESET_CONNECTION):
         return ResponsePlan(reset=True, refuse=kind is FaultKind.REFUSE_CONNECTION)
@@ -160,14 +162,10 @@ def _whole_fault_plan(fault: Fault, request: RecordedRequest, config: PlanConfig
     data = b"".join(action.data for action in plan.body if isinstance(action, Write))
     plan.content_length = len(data)
     half = len(data) // 2
-    if kind in (
-        FaultKind.STALL_BEFORE_FIRST_EVENT,
-        FaultKind.KEEPALIVE_FOREVER,
-        FaultKind.ENDLESS_DELTAS,
-    ):
-        forever = kind is not FaultKind.STALL_BEFORE_FIRST_EVENT
-        seconds = None if forever else fault.seconds
-        plan.body = [Pause(seconds), Write(data)] if not forever else [Pause(None), Abort()]
+    if kind is FaultKind.STALL_BEFORE_FIRST_EVENT:
+        plan.body = [Pause(fault.seconds), Write(data)]
+    elif kind in (FaultKind.KEEPALIVE_FOREVER, FaultKind.ENDLESS_DELTAS):
+        plan.body = [Pause(None), Abort()]  # headers, then nothing until max_stall
     elif kind is FaultKind.STALL_MID_STREAM:
         plan.body = [Write(data[:half]), Pause(fault.seconds), Write(data[half:])]
     elif kind is FaultKind.CLOSE_MID_STREAM:
