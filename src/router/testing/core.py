@@ -76,22 +76,19 @@ class Script:
         A refusing default is not consumed: the provider keeps refusing until it changes.
         """
         with self._lock:
-            if self._queue:
-                head = self._queue[0]
-                if _is_refusal(head):
-                    self._queue.popleft()
-                    return _refusal_seconds(head)
-                return None
-            return _refusal_seconds(self._default) if _is_refusal(self._default) else None
+            if not self._queue:
+                return _refusal_seconds(self._default)
+            seconds = _refusal_seconds(self._queue[0])
+            if seconds is not None:
+                self._queue.popleft()
+            return seconds
 
 
-def _is_refusal(step: Step) -> bool:
-    return isinstance(step, Fault) and step.kind is FaultKind.REFUSE_CONNECTION
-
-
-def _refusal_seconds(step: Step) -> float:
-    assert isinstance(step, Fault)
-    return step.seconds if step.seconds is not None else 0.3
+def _refusal_seconds(step: Step) -> float | None:
+    """How long a refusing step refuses connections; None for any other step."""
+    if isinstance(step, Fault) and step.kind is FaultKind.REFUSE_CONNECTION:
+        return step.seconds if step.seconds is not None else 0.3
+    return None
 
 
 class ScriptedProvider:
