@@ -151,9 +151,9 @@ def test_globs_contained_in_earlier_globs_are_shadowed() -> None:
     assert found["minis"][0] is True  # o3-mini, say
 
 
-def test_overlapping_globs_whose_intersection_has_no_witness_say_may() -> None:
-    # Whether a string matches both "*a*b*" and "*b*a*" but not "a*" is a question of
-    # regular languages the cells do not settle; the analysis says so honestly.
+def test_a_rule_needing_two_overlapping_globs_is_shadowed_by_the_first_glob() -> None:
+    # Strings matching both "*a*b*" and "*b*a*" all go to the first rule: the intersection
+    # of globs needs no witness of its own to be shown shadowed.
     p = policy(
         '  - {name: ab, when: {model: {glob: "*a*b*"}}, mode: stream}\n'
         '  - {name: ba, when: {model: {glob: "*b*a*"}}, mode: batch}\n'
@@ -164,6 +164,21 @@ def test_overlapping_globs_whose_intersection_has_no_witness_say_may() -> None:
     assert analysis.rules[0].reachable is True
     assert analysis.rules[1].reachable is True
     assert analysis.rules[2].reachable is False  # everything in it matched "ab" first
+
+
+def test_a_rule_left_only_strings_no_example_is_found_for_is_may() -> None:
+    # "ab" matches both globs, but no witness the cells try does ("ax", "xb", ...): the rule
+    # is reachable, and the analysis must say "may", never "false".
+    p = policy(
+        '  - {name: both, when: {all: [{model: {glob: "a?"}}, {model: {glob: "?b"}}]},'
+        " mode: stream}\n"
+    )
+    assert p.decide(model="ab").rule == "both"
+    analysis = analyze_policy(p)
+    assert reports(p)["both"] == ("may", (), False)
+    assert analysis.rules[0].example is None
+    assert analysis.exact is False
+    assert analysis.defaults_reachable is True
 
 
 def test_a_rule_deciding_like_the_rules_below_it_is_redundant() -> None:

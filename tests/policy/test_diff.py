@@ -72,6 +72,24 @@ def test_a_diff_cut_short_by_its_budget_is_never_same() -> None:
     assert diff.to_dict()["same"] is False
 
 
+def test_a_change_made_only_of_strings_without_an_example_is_uncertain_not_missing() -> None:
+    # Only "ab"-like strings (matching both globs) change, and no witness is found for them:
+    # the change is still reported, with `certain` false, so a deploy gate never passes it.
+    new = policy(
+        '  - {name: both, when: {all: [{model: {glob: "a?"}}, {model: {glob: "?b"}}]},'
+        " mode: stream}\n"
+    )
+    old = policy("  []\n")
+    assert (old.decide(model="ab").mode, new.decide(model="ab").mode) == ("batch", "stream")
+    diff = diff_policies(old, new)
+    assert diff.complete
+    assert not diff.same
+    (change,) = diff.changes
+    assert (change.old_rule, change.new_rule, change.certain) == (None, "both", False)
+    assert change.example is None
+    assert change.to_dict()["certain"] is False
+
+
 def test_an_option_change_is_a_change_even_when_the_mode_stays() -> None:
     new = Policy.from_text(DEFAULT_TEXT.replace("first_token: 3m", "first_token: 5m"))
     diff = diff_policies(load_policy(), new)
