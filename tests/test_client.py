@@ -172,3 +172,19 @@ def test_compressed_answers_are_decoded() -> None:
         assert streaming.complete(REQUEST).text == "zipped"
     assert "gzip" in accepted[0]
     assert accepted[-1] == "identity"  # streams are asked for plain
+
+
+def test_without_a_usage_hook_no_usage_report_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx
+
+    from router.call import CallCore
+
+    def never(core: CallCore) -> object:
+        raise AssertionError("a usage report was built with no hook to read it")
+
+    monkeypatch.setattr(CallCore, "usage_report", never)
+    answer = {"choices": [{"index": 0, "message": {"content": "ok"}, "finish_reason": "stop"}]}
+    client = httpx.Client(transport=httpx.MockTransport(lambda _: httpx.Response(200, json=answer)))
+    with Router(POLICY, base_url="http://127.0.0.1:9/v1", http_client=client) as router:
+        assert router.complete(REQUEST).text == "ok"
+        router.call(REQUEST).close()  # a cancelled call reports too, to a hook

@@ -1080,8 +1080,10 @@ class Call(_Driver):
         call keeps its own error.
         """
         hook = self._usage_hook
+        if hook is None:
+            return  # no one to tell: the report is not built
         report = self._core.take_report()
-        if hook is None or report is None:
+        if report is None:
             return
         try:
             hook(report)
@@ -1240,8 +1242,10 @@ class AsyncCall(_Driver):
     async def _report(self, *, failed: bool) -> None:
         """Tell the usage hook (plain or async) how the call ended (once); see `Call._report`."""
         hook = self._usage_hook
+        if hook is None:
+            return  # no one to tell: the report is not built
         report = self._core.take_report()
-        if hook is None or report is None:
+        if report is None:
             return
         try:
             outcome = hook(report)
