@@ -54,6 +54,15 @@ def test_nothing_given_gives_the_table_defaults() -> None:
             "offered",
             False,
         ),
+        (
+            {
+                "tools": [TOOL],
+                "tool_choice": {"type": "allowed_tools", "allowed_tools": {"mode": "required"}},
+            },
+            "tools",
+            "required",
+            True,
+        ),
         ({"tools": [], "tool_choice": "required"}, "text", "none", False),
         (
             {"functions": [{"name": "f"}], "function_call": {"name": "f"}},
