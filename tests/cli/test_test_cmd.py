@@ -165,3 +165,11 @@ def test_min_coverage_must_be_a_percentage(cli: Any) -> None:
     result = cli("test", DEFAULT, "--min-coverage", "120")
     assert result.code == 2
     assert "expected a percentage 0-100, got '120'" in result.err
+
+
+def test_the_cli_names_the_defaults_as_coverage_does() -> None:
+    # decide's summary, diff and call print the name the coverage report uses: one vocabulary.
+    from router.cli.common import DEFAULTS_NAME
+    from router.policy.cases import DEFAULTS
+
+    assert DEFAULTS_NAME == DEFAULTS

@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from router.cli.common import (
+    DEFAULTS_NAME,
     EXIT_FAILED,
     EXIT_OK,
     add_format_option,
@@ -112,7 +113,7 @@ def summary_line(decision: Any, completion: Any, error: Any) -> str:
     status = str(completion.status) if completion is not None else "failed"
     timings = completion.timings if completion is not None else None
     usage = completion.usage if completion is not None else None
-    rule = decision.rule if decision.rule is not None else "(defaults)"
+    rule = decision.rule if decision.rule is not None else DEFAULTS_NAME
     mode = completion.mode if completion is not None and completion.mode else decision.mode
     parts = [
         f"-- {status}",

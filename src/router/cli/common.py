@@ -17,6 +17,10 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
+#: How reports name the outcome where no rule matched and the policy's defaults decided, as
+#: `router test`'s coverage does (`router.policy.cases.DEFAULTS`, too slow to import here).
+DEFAULTS_NAME = "(defaults)"
+
 
 def error_line(message: str) -> None:
     """Write one `router: error: ...` line to stderr."""

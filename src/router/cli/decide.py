@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from router.cli.common import (
+    DEFAULTS_NAME,
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
@@ -30,9 +31,6 @@ if TYPE_CHECKING:
     from router.policy import Policy
 
 HELP = "show what the policy decides for requests (stream or batch) and why"
-
-#: How the summary names the outcome where no rule matched and the defaults decided.
-DEFAULTS_KEY = "(defaults)"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -98,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
             continue
         data: dict[str, Any] = decision.to_dict()
         by_mode[data["mode"]] += 1
-        by_rule[data["rule"] if data["rule"] is not None else DEFAULTS_KEY] += 1
+        by_rule[data["rule"] if data["rule"] is not None else DEFAULTS_NAME] += 1
         if args.format == "json":
             if many:
                 data["input"] = item.location
@@ -224,7 +222,7 @@ def _intent_text(intent: Mapping[str, Any]) -> str:
 def render_decision_line(data: Mapping[str, Any], *, location: str) -> str:
     """One decision on one line, for runs over many requests: where, mode, rule."""
     rule = data.get("rule")
-    by = rule if rule is not None else DEFAULTS_KEY
+    by = rule if rule is not None else DEFAULTS_NAME
     validate = data.get("options", {}).get("validate")
     extra = ", validated" if validate else ""
     return f"{location}  {data['mode']:<6}  {by}{extra}\n"

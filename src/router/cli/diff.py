@@ -11,7 +11,13 @@ import json
 import sys
 from typing import Any
 
-from router.cli.common import EXIT_FAILED, EXIT_OK, add_format_option, print_json
+from router.cli.common import (
+    DEFAULTS_NAME,
+    EXIT_FAILED,
+    EXIT_OK,
+    add_format_option,
+    print_json,
+)
 
 HELP = "show which intents two policies decide differently (exit 1 when any)"
 
@@ -68,7 +74,7 @@ def render_diff(data: dict[str, Any]) -> str:
 
 
 def _rule(name: str | None) -> str:
-    return "(defaults)" if name is None else name
+    return DEFAULTS_NAME if name is None else name
 
 
 def _value(value: Any) -> str:
