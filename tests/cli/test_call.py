@@ -135,3 +135,19 @@ def test_a_missing_request_or_broken_policy_exits_2(
     broken.write_text("version: 1\nrules: [\n")
     assert call({**files, "policy": str(broken)}, provider) == 2
     assert provider.chat_requests == []
+
+
+def test_an_envelope_without_a_request_exits_2_saying_so(
+    files: dict[str, str],
+    provider: SimulatedProvider,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    envelope = tmp_path / "intent-only.json"
+    envelope.write_text('{"intent": {"audience": "user"}}')
+    assert call({**files, "request": str(envelope)}, provider) == 2
+    assert capsys.readouterr().err == (
+        f'router: error: {envelope}: the envelope has no "request": '
+        "`router call` needs a body to send\n"
+    )
+    assert provider.chat_requests == []

@@ -67,8 +67,14 @@ def run(args: argparse.Namespace) -> int:
     if len(items) != 1:
         raise UsageError(f"{args.request}: `router call` runs one request, found {len(items)}")
     item = items[0]
-    if item.error is not None or item.body is None:
+    if item.error is not None:
         raise UsageError(f"{item.location}: {item.error}", code="request")
+    if item.body is None:
+        # An envelope may hold only an intent: enough to decide, but nothing to send.
+        raise UsageError(
+            f'{item.location}: the envelope has no "request": `router call` needs a body to send',
+            code="request",
+        )
     provider = hints.pop("provider", None) or "openai"
     text_mode = args.format == "text"
     router = Router(
