@@ -8,7 +8,7 @@ import anyio
 import httpx
 import pytest
 
-from router.testing import Fault, Reply, SimulatedTransport
+from router.testing import Fault, Reply, SimulatedProvider, SimulatedTransport
 
 from .conftest import chat, chunks, content
 
@@ -118,3 +118,27 @@ def test_models_endpoint() -> None:
     transport = SimulatedTransport()
     with httpx.Client(verify=False, transport=transport, base_url=BASE) as client:
         assert client.get("/models").json()["object"] == "list"
+
+
+def test_answers_carry_the_same_headers_and_framing_as_the_server() -> None:
+    varying = {"date", "x-request-id", "connection"}
+
+    def exchange(client: httpx.Client) -> list[tuple[list[str], bytes]]:
+        unpadded = {"include_obfuscation": False}  # random padding would vary the sizes
+        bodies = [chat(), chat(stream=True, stream_options=unpadded)]
+        answers = [client.post("/chat/completions", json=body) for body in bodies]
+        return [(sorted(set(a.headers) - varying), a.content) for a in answers]
+
+    reply = Reply.text("Same bytes", usage={"total_tokens": 2})
+    transport = SimulatedTransport(reply)
+    with httpx.Client(transport=transport, base_url=BASE) as client:
+        simulated = exchange(client)
+    with (
+        SimulatedProvider(reply) as provider,
+        httpx.Client(verify=False, base_url=provider.base_url) as client,
+    ):
+        served = exchange(client)
+    assert [names for names, _ in simulated] == [names for names, _ in served]
+    assert "content-length" in simulated[0][0]
+    assert "transfer-encoding" in simulated[1][0]
+    assert [len(body) for _, body in simulated] == [len(body) for _, body in served]

@@ -209,14 +209,7 @@ class Connection:
             self.reset()
             return False
         close = close_after or plan.close
-        headers = list(plan.headers)
-        if plan.chunked:
-            headers.append(("transfer-encoding", "chunked"))
-        else:
-            length = plan.content_length
-            if length is None:
-                length = sum(len(a.data) for a in plan.body if isinstance(a, Write))
-            headers.append(("content-length", str(length)))
+        headers = plan.framed_headers()
         headers.append(("connection", "close" if close else "keep-alive"))
         head = f"HTTP/1.1 {plan.status} {reason_phrase(plan.status)}\r\n"
         head += "".join(f"{name}: {value}\r\n" for name, value in headers) + "\r\n"

@@ -81,6 +81,15 @@ class ResponsePlan:
     refuse: bool = False
     close: bool = False
 
+    def framed_headers(self) -> list[tuple[str, str]]:
+        """The headers plus the body's framing: chunked, or the Content-Length announced."""
+        if self.chunked:
+            return [*self.headers, ("transfer-encoding", "chunked")]
+        length = self.content_length
+        if length is None:
+            length = sum(len(action.data) for action in self.body if isinstance(action, Write))
+        return [*self.headers, ("content-length", str(length))]
+
 
 @dataclass(frozen=True, slots=True)
 class PlanConfig:

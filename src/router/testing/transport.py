@@ -72,13 +72,10 @@ class SimulatedTransport(ScriptedProvider, httpx.MockTransport):
             if plan.refuse:
                 raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
             raise httpx.ReadError("[Errno 104] Connection reset by peer", request=request)
-        headers = list(plan.headers)
-        if plan.chunked:
-            headers.append(("transfer-encoding", "chunked"))
-        elif plan.content_length is not None:
-            headers.append(("content-length", str(plan.content_length)))
         body = _PlanBody(plan.body, recorded, self.config.max_stall, request)
-        return httpx.Response(plan.status, headers=headers, stream=body, request=request)
+        return httpx.Response(
+            plan.status, headers=plan.framed_headers(), stream=body, request=request
+        )
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Answer a sync client's request from the script."""
