@@ -142,10 +142,6 @@ class Policy:
         """The sha256 of the policy's text, to tell versions apart in logs."""
         return self._ref.sha256
 
-    @property
-    def ref(self) -> PolicyRef:
-        return self._ref
-
     def rule(self, name: str) -> Rule:
         """The rule named `name` (KeyError when there is none)."""
         for rule in self.rules:
