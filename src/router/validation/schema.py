@@ -17,7 +17,6 @@ over the network: validation is pure.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import marshal
 import threading
@@ -27,6 +26,7 @@ from collections.abc import Mapping
 from typing import Any, Literal, TypeVar, cast
 
 import jsonschema
+import jsonschema_rs
 import referencing.exceptions
 from jsonschema_specifications import REGISTRY as META_SCHEMAS  # type: ignore[import-untyped]
 
@@ -35,17 +35,6 @@ from router.validation.decode import parse_json
 from router.validation.fastschema import rewrite
 from router.validation.keywords import FAITHFUL_KEYWORDS, KEYWORD_NAMES, OVERRIDE_KEYWORDS
 from router.validation.paths import json_path
-
-
-def _load_fast_engine() -> Any:
-    """`jsonschema_rs`, or None: without it every schema goes to the reference (slower, exact)."""
-    try:
-        return importlib.import_module("jsonschema_rs")
-    except ImportError:  # pragma: no cover - jsonschema-rs is a core dependency
-        return None
-
-
-_FAST_ENGINE = _load_fast_engine()
 
 __all__ = [
     "SchemaCache",
@@ -166,7 +155,7 @@ class SchemaValidator:
 
     @staticmethod
     def _build_fast(schema: dict[str, Any] | bool) -> Any:
-        if _FAST_ENGINE is None or uses_keyword(schema, _REFERENCE_ONLY_KEYWORDS):
+        if uses_keyword(schema, _REFERENCE_ONLY_KEYWORDS):
             return None
         rewritten = rewrite(schema)
         if rewritten is None:
@@ -174,7 +163,7 @@ class SchemaValidator:
         else:
             keywords = FAITHFUL_KEYWORDS
         try:
-            return _FAST_ENGINE.validator_for(
+            return jsonschema_rs.validator_for(
                 rewritten, validate_formats=False, keywords=keywords, offline=True
             )
         except Exception:  # anything it cannot build, the reference judges
