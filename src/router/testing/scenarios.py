@@ -23,7 +23,7 @@ import inspect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from router.errors import UsageError
 from router.testing.scripts import (
@@ -35,6 +35,9 @@ from router.testing.scripts import (
     Reply,
     ToolCallSpec,
 )
+
+if TYPE_CHECKING:  # the server is imported when a provider is built
+    from router.testing.server import SimulatedProvider
 
 __all__ = ["BUILTIN", "Scenario", "load_scenario", "resolve_scenario"]
 
@@ -82,7 +85,7 @@ class Scenario:
     quirks: Quirks | None = None
     model: str = "gpt-4o-mini"
 
-    def provider(self, *, port: int = 0, max_stall: float = 60.0) -> Any:
+    def provider(self, *, port: int = 0, max_stall: float = 60.0) -> SimulatedProvider:
         """A `SimulatedProvider` (not started) playing this scenario."""
         from router.testing.server import SimulatedProvider
 
