@@ -44,6 +44,8 @@ def _recorded() -> tuple[bytes, bytes]:
 
 
 WHOLE, STREAM = _recorded()
+#: The stream's SSE events, split once so that the peers only write prepared bytes.
+EVENTS = [event + b"\n\n" for event in STREAM.split(b"\n\n")[:-1]]
 
 
 # --- peers -------------------------------------------------------------------------------------
@@ -61,8 +63,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("content-type", "text/event-stream; charset=utf-8")
             self.send_header("transfer-encoding", "chunked")
             self.end_headers()
-            for event in STREAM.split(b"\n\n")[:-1]:
-                data = event + b"\n\n"
+            for data in EVENTS:
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
             self.wfile.write(b"0\r\n\r\n")
         else:
@@ -102,8 +103,8 @@ def _starlette_app() -> Any:
         if body.get("stream"):
 
             async def events() -> Any:
-                for event in STREAM.split(b"\n\n")[:-1]:
-                    yield event + b"\n\n"
+                for data in EVENTS:
+                    yield data
 
             return StreamingResponse(events(), media_type="text/event-stream")
         return Response(WHOLE, media_type="application/json")
