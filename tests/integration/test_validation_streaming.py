@@ -69,7 +69,7 @@ LATE_BROKEN = {"query": "incremental json", "hits": HITS}
 CHUNK = 8
 
 
-def stream_policy(validate: str) -> Policy:
+def stream_policy(validate: str, *, attempts: int = 1) -> Policy:
     """Every call streamed and validated as `validate` says (YAML), with short clocks."""
     text = (
         "version: 1\n"
@@ -78,7 +78,7 @@ def stream_policy(validate: str) -> Policy:
         "  stream: {include_usage: always, fallback: none}\n"
         f"  validate: {validate}\n"
         "  timeouts: {connect: 1s, first_token: 0.5s, idle: 0.5s, total: 8s}\n"
-        "  retries: {attempts: 1, backoff: {initial: 20ms, max: 40ms}}\n"
+        f"  retries: {{attempts: {attempts}, backoff: {{initial: 20ms, max: 40ms}}}}\n"
         "rules: []\n"
     )
     return Policy.from_text(text, source="stream-validation.yaml")
@@ -150,6 +150,22 @@ def test_a_stream_that_goes_wrong_early_is_stopped(kind: str, provider: Simulate
     assert report.status is Status.FAILED
     assert report.error is not None
     assert report.error.startswith("ValidationFailed")
+
+
+def test_a_stream_stopped_early_is_neither_retried_nor_reasked(
+    kind: str, provider: SimulatedProvider
+) -> None:
+    # Re-asks and retries are on, and the text is held back (nothing reaches the caller), so
+    # only the progressive stop itself keeps the call from asking again.
+    provider.set_default(Reply.json(EARLY_BROKEN, chunk_chars=CHUNK))
+    policy = stream_policy("{reask: 2, progressive: true}", attempts=3)
+    out = run_call(kind, provider, policy, RESULTS_REQUEST, billing="before_delivery")
+
+    assert isinstance(out.error, ValidationFailed)
+    assert [issue.path for issue in out.error.issues] == ["$.hits[1].kind"]
+    assert out.deltas == []
+    assert len(provider.chat_requests) == 1
+    assert [(a.mode, a.outcome) for a in out.error.attempts] == [("stream", "invalid")]
 
 
 def test_iteration_raises_once_then_result_repeats_the_error(provider: SimulatedProvider) -> None:
