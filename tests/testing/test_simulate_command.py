@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import selectors
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -26,11 +27,32 @@ def _first_line(process: subprocess.Popen[str], timeout: float) -> str:
     return process.stdout.readline().strip()
 
 
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
-def test_runs_in_the_foreground_and_stops_on_a_signal(stop: signal.Signals) -> None:
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+FLAKY_FILE = Path(__file__).parents[2] / "examples" / "scenarios" / "flaky-then-well.yaml"
+
+
+@pytest.mark.parametrize(
+    ("stop", "options"),
+    [
+        (signal.SIGINT, ["--scenario", "flaky"]),
+        (signal.SIGTERM, ["--scenario", str(FLAKY_FILE), "--port", "PORT"]),
+    ],
+    ids=["ctrl-c, built-in scenario", "sigterm, scenario file and port"],
+)
+def test_runs_in_the_foreground_and_stops_on_a_signal(
+    stop: signal.Signals, options: list[str]
+) -> None:
+    port = str(_free_port())
+    options = [port if option == "PORT" else option for option in options]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "router", "simulate", "--scenario", "flaky"],
+        [sys.executable, "-m", "router", "simulate", *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -40,6 +62,8 @@ def test_runs_in_the_foreground_and_stops_on_a_signal(stop: signal.Signals) -> N
         base_url = _first_line(process, timeout=10)
         assert base_url.startswith("http://127.0.0.1:")
         assert base_url.endswith("/v1")
+        if "--port" in options:
+            assert base_url == f"http://127.0.0.1:{port}/v1"
         answer = post(base_url + "/chat/completions", json=chat(), timeout=5)
         assert answer.status_code == 429
         process.send_signal(stop)
@@ -78,8 +102,6 @@ def test_a_broken_scenario_file_is_one_error_line(
 
 
 def test_a_port_in_use_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    import socket
-
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
