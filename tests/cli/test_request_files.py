@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -97,6 +98,19 @@ def test_jsonl_lines_are_items_and_bad_lines_keep_their_number(tmp_path: Path) -
     assert items[2].error is not None
     assert "JSON array" in items[2].error
     assert items[3].hints == {"audience": "user"}
+
+
+def test_jsonl_lines_end_only_at_a_newline(tmp_path: Path) -> None:
+    # U+2028, U+0085 and form feed may stand raw inside JSON strings; CRLF ends a line too.
+    body = {"messages": [{"role": "user", "content": "a\u2028b\x85c\x0cd"}]}
+    line = json.dumps(body, ensure_ascii=False)
+    path = tmp_path / "raw.jsonl"
+    path.write_bytes(f"{line}\r\n{line}\n".encode())
+    items = read_requests(str(path))
+    assert [(item.location, item.error, item.body) for item in items] == [
+        (f"{path}:1", None, body),
+        (f"{path}:2", None, body),
+    ]
 
 
 def test_an_empty_jsonl_file_is_a_usage_error(tmp_path: Path) -> None:

@@ -108,7 +108,10 @@ def _malformed(exc: json.JSONDecodeError | RecursionError) -> RequestFileError:
 
 
 def _lines(location: str, text: str) -> Iterator[RequestItem]:
-    for number, line in enumerate(text.splitlines(), start=1):
+    # JSON Lines ends lines with "\n" (a "\r" before it is JSON whitespace); not
+    # `splitlines()`, which also breaks at U+2028, U+0085 and the like, all legal raw
+    # inside a JSON string.
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue  # blank lines separate nothing; skipping them is what readers expect
         where = f"{location}:{number}"
