@@ -12,8 +12,8 @@ from router.intent import FIELDS, Intent
 from router.policy import Policy
 from router.policy.evaluate import failure
 
-STRINGS = ["a", "b", "gpt-4o", "o3", "search/web"]
-GLOBS = ["a*", "*o*", "o[0-9]*", "?", "[!a]*", "search/*", "*b", "gpt-4o", "*", "**"]
+STRINGS = ["a", "b", "gpt-4o", "o3", "search/web", ""]
+GLOBS = ["a*", "*o*", "o[0-9]*", "?", "[!a]*", "search/*", "*b", "gpt-4o", "*", "**", ""]
 NUMBERS = [0, 10, 63, 64, 100]
 LABEL_KEYS = ["route", "tenant"]
 
@@ -129,6 +129,15 @@ def test_policy_text_never_reaches_the_generated_source() -> None:
     assert policy.decide(model=HOSTILE + "-x").rule == "model"
     assert policy.decide(provider="p").rule == "list"
     assert policy.decide(provider=HOSTILE).rule is None
+
+
+def test_an_empty_glob_matches_only_the_empty_string_as_fnmatch_says() -> None:
+    policy = Policy.from_text(
+        "version: 1\nrules:\n  - {name: empty, when: {model: {glob: ['', 'x**']}}}\n"
+    )
+    for model, rule in (("", "empty"), ("gpt-4o", None), ("x", "empty"), ("xy", "empty")):
+        assert policy.decide(model=model).rule == rule, model
+        assert policy.decide(model=model, explain=True).rule == rule, model
 
 
 def test_generated_source_is_a_plain_if_chain() -> None:

@@ -81,8 +81,8 @@ class _Generator:
             if any(c in core for c in "*?["):
                 regex.append(pattern)
                 continue
-            lead, trail = pattern.startswith("*"), pattern.endswith("*") and pattern != "*"
-            if pattern == "*" or not core:
+            lead, trail = pattern.startswith("*"), pattern.endswith("*")
+            if not core and pattern:  # only stars; the empty pattern matches only ""
                 tests.append("True")
             elif lead and trail:
                 tests.append(f"{self.const(core)} in {value}")
