@@ -85,8 +85,8 @@ def _swallow(call: object) -> None:
 
 
 def test_stop_is_prompt_and_leaks_no_thread_even_mid_stall() -> None:
-    provider = SimulatedProvider(Fault.keepalive_forever(interval=0.05)).start()
     with (
+        SimulatedProvider(Fault.keepalive_forever(interval=0.05)) as provider,  # stopped if we fail
         httpx.Client(verify=False, base_url=provider.base_url, timeout=5.0) as client,
         client.stream("POST", "/chat/completions", json=chat(stream=True)) as response,
     ):
@@ -242,9 +242,11 @@ def test_a_responder_that_raises_becomes_a_500_naming_it(
 
 
 def test_stop_is_prompt_while_writing_to_a_client_that_does_not_read() -> None:
-    provider = SimulatedProvider(Fault.huge_line(size=8 * 1024 * 1024)).start()
     body = b'{"messages": [], "stream": true}'
-    with socket.create_connection(("127.0.0.1", provider.port), timeout=5) as sock:
+    with (
+        SimulatedProvider(Fault.huge_line(size=8 * 1024 * 1024)) as provider,  # stopped if we fail
+        socket.create_connection(("127.0.0.1", provider.port), timeout=5) as sock,
+    ):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         sock.sendall(
             b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s"
