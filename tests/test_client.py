@@ -188,3 +188,25 @@ def test_without_a_usage_hook_no_usage_report_is_built(monkeypatch: pytest.Monke
     with Router(POLICY, base_url="http://127.0.0.1:9/v1", http_client=client) as router:
         assert router.complete(REQUEST).text == "ok"
         router.call(REQUEST).close()  # a cancelled call reports too, to a hook
+
+
+def test_a_whole_answer_that_fails_validation_keeps_its_batch_mode() -> None:
+    import httpx
+
+    from router.errors import ValidationFailed
+
+    answer = {"choices": [{"index": 0, "message": {"content": "{no"}, "finish_reason": "stop"}]}
+    client = httpx.Client(transport=httpx.MockTransport(lambda _: httpx.Response(200, json=answer)))
+    validating = Policy.from_text(
+        "version: 1\ndefaults: {mode: stream, validate: true}\nrules: []\n"
+    )
+    request = {**REQUEST, "response_format": {"type": "json_object"}}
+    router = Router(validating, base_url="http://127.0.0.1:9/v1", http_client=client)
+    with router, pytest.raises(ValidationFailed) as info:
+        router.complete(request)
+    partial = info.value.partial
+    assert partial is not None
+    assert partial.mode == "batch"  # as a valid one would be: the server answered whole
+    assert partial.mode_reason is not None
+    assert "whole response" in partial.mode_reason
+    assert [attempt.outcome for attempt in partial.attempts] == ["invalid"]

@@ -587,9 +587,7 @@ class CallCore:
         """Append the attempt that just ended to the call's record."""
         self.attempt_open = False
         action = self.action
-        mode = action.mode if action is not None else self.mode
-        if action is not None and action.fallback:
-            mode = "batch"
+        mode = action.mode if action is not None else self.mode  # a fallback's is "batch"
         outcome = "ok" if error is None else _outcome_name(error)
         answer = self.completion
         self.attempts.append(
@@ -622,7 +620,6 @@ class CallCore:
         self.record_attempt(error, now)
         if self.may_reask(error, now):
             return self.reask(completion, error, now)
-        self.stamp(completion, now)
         completion.status = Status.FAILED
         self.fail(error, now)
         return StopAction(error)
@@ -683,12 +680,12 @@ class CallCore:
         return completion
 
     def stamp(self, completion: Completion, now: float) -> None:
-        """Write the record of the call (mode, attempts, timings) on its final completion."""
+        """Write the record of the call (mode, attempts, timings) on its completion or partial."""
         self.finished_at = now
-        if not self.whole_body:
-            completion.mode = self.action.mode if self.action is not None else self.mode
-        else:
+        if self.whole_body:
             completion.mode = "batch"
+        else:
+            completion.mode = self.action.mode if self.action is not None else self.mode
         completion.attempts = list(self.attempts)
         completion.timings = self.timings(now)
         completion.rate_limits = dict(self.rate_limits)
@@ -709,14 +706,10 @@ class CallCore:
             partial.status = Status.INTERRUPTED
         elif not isinstance(error, StreamInterrupted | CallTimeout):
             partial.status = Status.FAILED
-        partial.mode = self.action.mode if self.action is not None else self.mode
-        partial.attempts = list(self.attempts)
-        partial.timings = self.timings(now)
-        partial.rate_limits = dict(self.rate_limits)
+        self.stamp(partial, now)
         error.partial = partial
         error.attempts = tuple(self.attempts)
         self.error = error
-        self.finished_at = now
         return error
 
     def cancel(self, now: float) -> CallCancelled:
