@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from router.cli.common import (
     DEFAULTS_NAME,
@@ -20,6 +20,11 @@ from router.cli.common import (
     add_intent_options,
     print_json,
 )
+
+if TYPE_CHECKING:
+    from router.completion import Completion
+    from router.decision import Decision
+    from router.errors import CallError
 
 HELP = "run one request through the router (decide, then stream or fetch) and report it"
 
@@ -58,7 +63,6 @@ def run(args: argparse.Namespace) -> int:
     from router.cli.common import hints_from_args, load_policy_argument, merge_hints
     from router.cli.request_files import read_requests
     from router.client import Router
-    from router.completion import Completion
     from router.errors import CallError, UsageError
 
     hints = hints_from_args(args)
@@ -114,7 +118,7 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}ms"
 
 
-def summary_line(decision: Any, completion: Any, error: Any) -> str:
+def summary_line(decision: Decision, completion: Completion | None, error: CallError | None) -> str:
     """`-- complete · stream · rule user-facing · first token 212ms · total 1.4s · usage ...`."""
     status = str(completion.status) if completion is not None else "failed"
     timings = completion.timings if completion is not None else None
@@ -142,7 +146,9 @@ def summary_line(decision: Any, completion: Any, error: Any) -> str:
     return " · ".join(parts)
 
 
-def _report(decision: Any, completion: Any, error: Any) -> dict[str, Any]:
+def _report(
+    decision: Decision, completion: Completion | None, error: CallError | None
+) -> dict[str, Any]:
     """The JSON report. Errors need no redaction here: the call redacts every secret it
     knows before it builds an error (see `router.redact`)."""
     error_obj = None
