@@ -22,10 +22,11 @@ from typing import Any
 
 from router.validation.keywords import ENUM, PATTERN, native_pattern
 
-__all__ = ["rewrite"]
+__all__ = ["SUBSCHEMA_LISTS", "SUBSCHEMA_MAPS", "SUBSCHEMA_VALUES", "rewrite"]
 
-#: Keywords whose value is one subschema, a map of subschemas, or a list of subschemas.
-_ONE = frozenset(
+#: Where subschemas live, for every walk over a schema: keywords whose value is one
+#: subschema, a map of names to subschemas, or a list of subschemas (`items` is either).
+SUBSCHEMA_VALUES = frozenset(
     {
         "additionalItems",
         "additionalProperties",
@@ -40,10 +41,10 @@ _ONE = frozenset(
         "unevaluatedProperties",
     }
 )
-_MAP = frozenset(
+SUBSCHEMA_MAPS = frozenset(
     {"$defs", "definitions", "dependencies", "dependentSchemas", "patternProperties", "properties"}
 )
-_LIST = frozenset({"allOf", "anyOf", "items", "oneOf", "prefixItems"})
+SUBSCHEMA_LISTS = frozenset({"allOf", "anyOf", "items", "oneOf", "prefixItems"})
 _SAFE_REF_PREFIXES = ("#/$defs/", "#/definitions/")
 
 
@@ -74,11 +75,11 @@ def _rewrite(schema: Any) -> Any:
             and not all(isinstance(member, str) or member is None for member in value)
         ):
             out[ENUM] = value
-        elif key in _ONE and isinstance(value, dict | bool):
+        elif key in SUBSCHEMA_VALUES and isinstance(value, dict | bool):
             out[key] = _rewrite(value)
-        elif key in _LIST and isinstance(value, list):
+        elif key in SUBSCHEMA_LISTS and isinstance(value, list):
             out[key] = [_rewrite(item) for item in value]
-        elif key in _MAP and isinstance(value, dict):
+        elif key in SUBSCHEMA_MAPS and isinstance(value, dict):
             out[key] = {name: _rewrite(item) for name, item in value.items()}
         else:
             out[key] = value

@@ -33,6 +33,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from router.validation.fastschema import SUBSCHEMA_LISTS, SUBSCHEMA_MAPS, SUBSCHEMA_VALUES
 from router.validation.schema import (
     SchemaValidator,
     ValidatorLRU,
@@ -42,14 +43,6 @@ from router.validation.schema import (
 
 __all__ = ["prefix_schema", "prefix_validator"]
 
-#: Keywords whose value maps names to subschemas.
-_SCHEMA_MAPS = frozenset(
-    {"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"}
-)
-#: Keywords whose value is a list of subschemas.
-_SCHEMA_LISTS = frozenset({"allOf", "anyOf", "prefixItems"})
-#: Keywords whose value is one subschema.
-_SCHEMA_VALUES = frozenset({"additionalProperties", "propertyNames", "additionalItems"})
 #: Judged only on the whole answer: a longer text can still satisfy them.
 _DEFERRED = frozenset(
     {
@@ -150,15 +143,9 @@ def _rewrite(node: Any) -> Any:
     out: dict[str, Any] = {}
     extra: list[Any] = []  # constraints added under `allOf`
     for key, value in node.items():
-        if key in _SCHEMA_MAPS and isinstance(value, dict):
-            out[key] = {name: _rewrite(sub) for name, sub in value.items()}
-        elif key in _SCHEMA_LISTS and isinstance(value, list):
-            out[key] = [_rewrite(sub) for sub in value]
-        elif key in _SCHEMA_VALUES or key == "items":
-            out[key] = (
-                [_rewrite(sub) for sub in value] if isinstance(value, list) else _rewrite(value)
-            )
-        elif key == "dependencies" and isinstance(value, dict):
+        if key in _DEFERRED or key in _DROPPED or key in ("if", "then", "else"):
+            continue
+        if key == "dependencies" and isinstance(value, dict):
             # Draft 4-7: a list of names is a `dependentRequired` (deferred), a schema applies.
             out[key] = {
                 name: _rewrite(sub) for name, sub in value.items() if not isinstance(sub, list)
@@ -171,8 +158,12 @@ def _rewrite(node: Any) -> Any:
                 extra.append(_enum_for_parts(listed))
             else:
                 out[key] = value  # scalars are whole in every part
-        elif key in _DEFERRED or key in _DROPPED or key in ("if", "then", "else"):
-            continue
+        elif key in SUBSCHEMA_VALUES and isinstance(value, dict | bool):
+            out[key] = _rewrite(value)
+        elif key in SUBSCHEMA_LISTS and isinstance(value, list):
+            out[key] = [_rewrite(sub) for sub in value]
+        elif key in SUBSCHEMA_MAPS and isinstance(value, dict):
+            out[key] = {name: _rewrite(sub) for name, sub in value.items()}
         elif key in _KEPT:
             out[key] = value
         else:
