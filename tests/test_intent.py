@@ -239,4 +239,8 @@ def test_fields_describe_every_intent_attribute() -> None:
 def test_a_body_that_is_not_an_object_is_an_intent_error() -> None:
     with pytest.raises(IntentError, match="JSON object"):
         Intent.from_request(["not", "a", "body"])  # type: ignore[arg-type]
+    for empty in ([], "", 0):  # falsy is no excuse
+        with pytest.raises(IntentError, match="JSON object"):
+            Intent.from_request(empty)  # type: ignore[arg-type]
+    assert Intent.from_request({}) == Intent.from_request(None)
     assert Intent.from_request(body={"model": "m"}).model == "m"

@@ -264,13 +264,12 @@ def intent_from(cls: type[Intent], body: Mapping[str, Any] | None, hints: dict[s
     """`Intent.from_request`, taking the hints as a dict (so `Policy.decide` passes its own)."""
     # audience, output, tools, post_process, billing, expected_tokens, model, provider, labels
     values: list[Any] = [None, None, "none", None, None, None, None, None, _EMPTY_LABELS]
+    if body is not None and not isinstance(body, Mapping):  # an empty list or "" too
+        raise IntentError(
+            f"request: expected a Chat Completions body (a JSON object), got {type(body).__name__}",
+            field="request",
+        )
     if body:
-        if not isinstance(body, Mapping):
-            raise IntentError(
-                f"request: expected a Chat Completions body (a JSON object), "
-                f"got {type(body).__name__}",
-                field="request",
-            )
         values[1], values[2] = _infer_output_and_tools(body)
         values[5] = _infer_expected_tokens(body)
         model = body.get("model")
