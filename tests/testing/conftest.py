@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from router.testing import SimulatedProvider
+from router.testing.recording import RecordedRequest, RequestLog
 
 
 def chat(stream: bool = False, **extra: Any) -> dict[str, Any]:
@@ -32,6 +33,18 @@ def events(raw: bytes) -> list[str]:
         if data:
             out.append("\n".join(data))
     return out
+
+
+def recorded(body: dict[str, Any]) -> RecordedRequest:
+    """A chat-completion request as a provider records it, to check plans without any I/O."""
+    return RequestLog().record(
+        method="POST",
+        path="/v1/chat/completions",
+        query="",
+        headers=[],
+        raw_body=json.dumps(body).encode(),
+        connection_id=1,
+    )
 
 
 def chunks(raw: bytes) -> list[dict[str, Any]]:

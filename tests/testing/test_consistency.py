@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 from router.testing import ChoiceSpec, Fault, Reply, SimulatedTransport, ToolCallSpec
 from router.testing.answers import reply_plan
 from router.testing.plan import Pause, PlanConfig
-from router.testing.recording import RecordedRequest, RequestLog
+from router.testing.recording import RecordedRequest
 from router.testing.scripts import split_text
 
-from .conftest import chunks
+from .conftest import chunks, recorded
 
 texts = st.lists(st.text(min_size=1, max_size=8), max_size=6).map(tuple)
 calls = st.lists(
@@ -156,15 +156,7 @@ def test_a_whole_answer_holds_its_headers_for_as_long_as_its_stream_takes(
     config = PlanConfig()
 
     def request(stream: bool) -> RecordedRequest:
-        body = json.dumps({"messages": [], "n": n, "stream": stream}).encode()
-        return RequestLog().record(
-            method="POST",
-            path="/v1/chat/completions",
-            query="",
-            headers=[],
-            raw_body=body,
-            connection_id=1,
-        )
+        return recorded({"messages": [], "n": n, "stream": stream})
 
     stream = reply_plan(timed, request(stream=True), config)
     streamed = sum(a.seconds or 0 for a in stream.body if isinstance(a, Pause))
