@@ -206,8 +206,6 @@ class CallCore:
     whole_body: bool = False
     #: The stream said it is over (`[DONE]`); what follows is only the HTTP terminator.
     stream_done: bool = False
-    #: The stream attempt's body has ended and its completion is kept.
-    stream_ended: bool = False
     #: An attempt has started and is not yet recorded (a cancel records it).
     attempt_open: bool = False
     # validation
@@ -300,7 +298,7 @@ class CallCore:
         self.attempt_started = now
         self.status_code = None
         self.whole_body = False
-        self.stream_done = self.stream_ended = False
+        self.stream_done = False
         self.attempt_open = True
         self.completion = self.last_partial = None
         self.withheld.clear()
@@ -374,7 +372,7 @@ class CallCore:
 
         The read that produced `chunk` has ended its wait on the clocks (the socket reads do,
         see `router.http`); here the clocks are checked once one of them may have run out.
-        At the end, `stream_ended` is set, or the attempt's failure raised (see `end_stream`).
+        At the end, the completion is kept, or the attempt's failure raised (see `end_stream`).
         """
         if chunk is None:
             return self.end_stream(now)
@@ -433,13 +431,12 @@ class CallCore:
             self.checker = None
             raise AttemptFailed(exc, retryable=False) from None
 
-    def end_stream(self, now: float, *, eof: bool = True) -> str:
+    def end_stream(self, now: float) -> str:
         """The stream ended: keep its completion and return the text not yet released.
 
         Raises the attempt's failure when the stream did not end complete.
         """
         self.clocks.end_wait(now)
-        self.stream_ended = True
         try:
             events = self.decoder.flush()
         except ProtocolError as exc:
@@ -447,7 +444,7 @@ class CallCore:
         for event in events:
             if self.assembler.feed(event):
                 self.clocks.progress(now)
-        completion: Completion = self.assembler.finish(eof=eof)
+        completion: Completion = self.assembler.finish()
         if completion.status is Status.FAILED:
             self.fail_stream(None)
         if completion.status is not Status.COMPLETE:
