@@ -321,3 +321,11 @@ def test_stream_options_without_stream_is_a_400_as_at_openai(provider: Simulated
         "param": "stream_options",
         "code": None,
     }
+
+
+def test_options_of_many_choices_apply_to_each_choice() -> None:
+    reply = Reply.many("one", "two", finish_reason="length", reasoning="hmm", token_delay=0.1)
+    assert [choice.text for choice in reply.choices] == ["one", "two"]
+    assert {choice.resolved_finish_reason for choice in reply.choices} == {"length"}
+    assert {choice.reasoning for choice in reply.choices} == {("hmm",)}
+    assert reply.token_delay == 0.1

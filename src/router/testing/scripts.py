@@ -176,8 +176,8 @@ class Reply:
 
     @classmethod
     def many(cls, *texts: str, **options: Any) -> Reply:
-        """One text choice per argument, for requests with `n > 1`."""
-        choices = tuple(cls.text(text).choices[0] for text in texts)
+        """One text choice per argument, for requests with `n > 1`; `options` apply to each."""
+        choices = tuple(cls.text(text, **options).choices[0] for text in texts)
         return replace(cls.text("", **options), choices=choices)
 
     # --- derived --------------------------------------------------------------------------
