@@ -36,19 +36,15 @@ def test_an_expired_deadline_is_never_a_non_blocking_zero() -> None:
 
 
 def test_both_clients_are_clocked() -> None:
-    client, clocked = new_sync_client()
-    with client:
-        assert clocked
+    with new_sync_client() as client:
         assert isinstance(client, httpx.Client)
-        # The flag must mean it: the pool really opens its connections through the wrapper.
+        # The pool really opens its connections through the wrapper.
         backend = client._transport._pool._network_backend  # type: ignore[attr-defined]
         assert isinstance(backend, http._ClockedBackend)
 
 
 @pytest.mark.anyio
 async def test_the_async_client_is_clocked() -> None:
-    client, clocked = new_async_client()
-    async with client:
-        assert clocked
+    async with new_async_client() as client:
         backend = client._transport._pool._network_backend  # type: ignore[attr-defined]
         assert isinstance(backend, http._AsyncClockedBackend)

@@ -47,8 +47,6 @@ DecisionHook = Callable[["DecisionRecord"], Any]
 
 #: The handle a router returns: `Call` (sync) or `AsyncCall`.
 HandleT = TypeVar("HandleT", Call, AsyncCall)
-#: The httpx client a router sends with.
-ClientT = TypeVar("ClientT", httpx.Client, httpx.AsyncClient)
 
 
 class RouterOptions(TypedDict, total=False):
@@ -136,19 +134,6 @@ def _load_policy(policy: Policy | str | os.PathLike[str] | None) -> Policy:
     if isinstance(policy, Policy):
         return policy
     return load_policy(policy)
-
-
-def _client(
-    given: ClientT | None, build: Callable[[], tuple[ClientT, bool]]
-) -> tuple[ClientT, bool]:
-    """The client to send with, and whether the router owns it.
-
-    Whether a response's reads follow the clocks is told per response (`bind_clocks`), so the
-    flag `build` returns about the whole client is not needed here.
-    """
-    if given is None:
-        return build()[0], True
-    return given, False
 
 
 class _RouterBase(ABC, Generic[HandleT]):
@@ -389,7 +374,8 @@ class Router(_RouterBase[Call]):
                     code=name,
                 )
         super().__init__(policy, usage_hook=usage_hook, decision_hook=decision_hook, **options)
-        self._client, self._owns_client = _client(http_client, new_sync_client)
+        self._owns_client = http_client is None
+        self._client = new_sync_client() if http_client is None else http_client
 
     def _handle(self, core: CallCore, record: DecisionRecord | None) -> Call:
         """The sync handle; the decision hook runs now, before the handle is returned."""
@@ -435,7 +421,8 @@ class AsyncRouter(_RouterBase[AsyncCall]):
         **options: Unpack[RouterOptions],
     ) -> None:
         super().__init__(policy, usage_hook=usage_hook, decision_hook=decision_hook, **options)
-        self._client, self._owns_client = _client(http_client, new_async_client)
+        self._owns_client = http_client is None
+        self._client = new_async_client() if http_client is None else http_client
 
     def _handle(self, core: CallCore, record: DecisionRecord | None) -> AsyncCall:
         """The async handle; the decision hook (plain or async) runs when the call starts."""

@@ -163,25 +163,27 @@ def bind_clocks(
     return None
 
 
-def _install(transport: object, wrap: typing.Callable[[typing.Any], typing.Any]) -> bool:
-    """Wrap the network backend of httpx's default transport; False if its layout changed."""
+def _install(transport: object, wrap: typing.Callable[[typing.Any], typing.Any]) -> None:
+    """Wrap the network backend of httpx's default transport.
+
+    Should httpx's layout change, the client stays plain: `bind_clocks` then finds no
+    clocked stream and the drivers time each read themselves, as for a caller's client.
+    """
     pool = getattr(transport, "_pool", None)
     backend = getattr(pool, "_network_backend", None)
-    if pool is None or backend is None:
-        return False
-    pool._network_backend = wrap(backend)
-    return True
+    if pool is not None and backend is not None:
+        pool._network_backend = wrap(backend)
 
 
-def new_sync_client() -> tuple[httpx.Client, bool]:
-    """A pooled sync client; True when its reads follow `READ_DEADLINE`."""
+def new_sync_client() -> httpx.Client:
+    """A pooled sync client whose socket reads follow the call's clocks."""
     transport = httpx.HTTPTransport(limits=_LIMITS)
-    clocked = _install(transport, _ClockedBackend)
-    return httpx.Client(transport=transport, timeout=None), clocked
+    _install(transport, _ClockedBackend)
+    return httpx.Client(transport=transport, timeout=None)
 
 
-def new_async_client() -> tuple[httpx.AsyncClient, bool]:
-    """A pooled async client; True when its reads follow `READ_DEADLINE`."""
+def new_async_client() -> httpx.AsyncClient:
+    """A pooled async client whose socket reads follow the call's clocks."""
     transport = httpx.AsyncHTTPTransport(limits=_LIMITS)
-    clocked = _install(transport, _AsyncClockedBackend)
-    return httpx.AsyncClient(transport=transport, timeout=None), clocked
+    _install(transport, _AsyncClockedBackend)
+    return httpx.AsyncClient(transport=transport, timeout=None)
