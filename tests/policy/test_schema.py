@@ -100,6 +100,7 @@ DOCUMENTS: list[dict[str, Any]] = [
     {"version": 1, "defaults": {"timeouts": {"idle": "5s", "total": "10m"}}},
     {"version": 1, "defaults": {"timeouts": {"idle": 5}}},
     {"version": 1, "defaults": {"timeouts": {"idle": "5 s"}}},
+    {"version": 1, "defaults": {"timeouts": {"idle": " 5s"}}},
     {"version": 1, "defaults": {"retries": {"attempts": 0}}},
     {"version": 1, "defaults": {"retries": {"attempts": 2, "backoff": {"initial": "1s"}}}},
     {"version": 1, "defaults": {"stream": {"include_usage": "always", "fallback": "none"}}},
@@ -165,6 +166,14 @@ def test_loader_and_models_accept_the_same_documents(document: dict[str, Any]) -
     schema = s.policy_json_schema()
     by_schema = jsonschema.Draft202012Validator(schema).is_valid(document)
     assert loader_accepts(document) == models_accept(document) == by_schema, document
+
+
+def test_a_duration_with_a_trailing_newline_is_refused_by_the_loader_and_the_models() -> None:
+    # Not in DOCUMENTS: python-jsonschema searches patterns with Python's `re`, whose `$`
+    # also matches before a final newline; the models (and ECMA-262's `$`) do not.
+    document = {"version": 1, "defaults": {"timeouts": {"idle": "5s\n"}}}
+    assert loader_accepts(document) is False
+    assert models_accept(document) is False
 
 
 def test_the_generated_schema_is_a_valid_json_schema() -> None:

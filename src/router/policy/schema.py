@@ -14,6 +14,8 @@ from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from router.policy.grammar import DURATION_PATTERN
+
 __all__ = [
     "Backoff",
     "BoolOps",
@@ -36,7 +38,7 @@ SCHEMA_ID = "urn:router:policy:1"
 Duration = Annotated[
     str,
     Field(
-        pattern=r"^(\d+(\.\d+)?|\.\d+)(ms|s|m|h)$",
+        pattern=DURATION_PATTERN,
         description="A duration with a unit: 250ms, 0.5s, 5s, 10m, 1h.",
         examples=["250ms", "5s", "10m"],
     ),
