@@ -32,6 +32,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mappin
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+import anyio
 import httpx
 
 from router.completion import Attempt, Completion, Status, Timings, Usage
@@ -67,6 +68,7 @@ from router.resilience import (
     parse_retry_after,
     status_is_retryable,
 )
+from router.sse import SSEDecoder
 
 if TYPE_CHECKING:
     from router.decision import Decision
@@ -306,8 +308,6 @@ class CallCore:
         self.checker = None
         self.checked_size = 0
         if stream:
-            from router.sse import SSEDecoder
-
             self.decoder = SSEDecoder()
             self.assembler = self.dialect.new_assembler()
             if self.progressive:
@@ -319,12 +319,12 @@ class CallCore:
         body = self.dialect.shape_request(
             self.body, stream=stream, include_usage=stream and self.include_usage
         )
-        left = self.clocks.total_left(now)
+        connect = max(self.clocks.connect_timeout(now), 0.001)
         timeout = httpx.Timeout(
-            connect=max(self.clocks.connect_timeout(now), 0.001),
+            connect=connect,
             read=max(self.clocks.read_timeout(now), 0.001),
-            write=max(left, 0.001),
-            pool=max(self.clocks.connect_timeout(now), 0.001),
+            write=max(self.clocks.total_left(now), 0.001),
+            pool=connect,
         )
         headers = dict(self.endpoint.headers)
         headers["accept"] = "text/event-stream" if stream else "application/json"
@@ -906,8 +906,6 @@ async def _adeadline_reads(raw: AsyncIterator[bytes], core: CallCore) -> AsyncIt
 
     Its stream cannot follow the clocks, so the scope ends a read at the tightest clock.
     """
-    import anyio
-
     clocks = core.clocks
     while True:
         deadline = clocks.begin_wait(time.monotonic())
@@ -1218,8 +1216,6 @@ class AsyncCall(_Driver):
         await self._cancel()
 
     async def _cancel(self) -> None:
-        import anyio
-
         # Shielded: this runs while the task is being cancelled, and must still finish.
         with anyio.CancelScope(shield=True):
             steps, self._steps = self._steps, None
@@ -1246,8 +1242,6 @@ class AsyncCall(_Driver):
                 raise self._core.hook_failed(exc, time.monotonic()) from exc
 
     async def _run(self) -> AsyncIterator[str]:
-        import anyio
-
         core = self._core
         if self._on_start is not None:
             await self._on_start()
