@@ -173,6 +173,15 @@ def test_decoder_exposes_the_committed_last_event_id() -> None:
     assert decoder.last_event_id == "4"
 
 
+def test_id_line_in_its_own_chunk_is_committed_by_the_next_event() -> None:
+    # Each chunk on its own: the last one is a whole `data:` event, the common shape.
+    decoder = SSEDecoder()
+    assert decoder.decode(b"data: a\n\n") == [ev("a")]
+    assert decoder.decode(b"id: 5\n") == []
+    assert decoder.decode(b"data: b\n\n") == [ev("b", id="5")]
+    assert decoder.last_event_id == "5"
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
@@ -213,6 +222,13 @@ def test_flush_resets_for_a_new_stream_but_keeps_the_last_event_id() -> None:
     assert decoder.decode(b"id: 9\ndata: a\n\ndata: partial") == [ev("a", id="9")]
     assert decoder.flush() == []
     assert decoder.decode(b"\xef\xbb\xbfdata: b\n\n") == [ev("b", id="9")]
+
+
+def test_flush_drops_an_id_whose_event_never_ended() -> None:
+    decoder = SSEDecoder()
+    assert decoder.decode(b"id: 1\ndata: a\n\nid: 2\n") == [ev("a", id="1")]
+    assert decoder.flush() == []
+    assert decoder.decode(b"data: b\n\n") == [ev("b", id="1")]
 
 
 def test_empty_chunks_are_harmless() -> None:
@@ -261,6 +277,30 @@ def test_line_at_the_limit_is_accepted() -> None:
     line = b"data: " + b"x" * 58
     assert len(line) == 64
     assert decode_chunks([line + b"\n\n"], max_line_bytes=64) == [ev("x" * 58)]
+
+
+@pytest.mark.parametrize(
+    ("limits", "size", "message"),
+    [
+        ({"max_line_bytes": 64}, 58, None),  # a 64-byte line: at the limit
+        ({"max_line_bytes": 64}, 59, "64-byte limit"),
+        ({"max_event_bytes": 100}, 99, None),  # 99 bytes of data and its line end
+        ({"max_event_bytes": 100}, 100, "100-byte limit"),
+    ],
+)
+def test_limits_hold_for_a_whole_event_in_one_chunk_after_another(
+    limits: dict[str, int], size: int, message: str | None
+) -> None:
+    # After a first event the decoder has nothing pending, and a chunk holding exactly one
+    # `data:` event takes its shortcut: the limits must hold there as everywhere.
+    decoder = SSEDecoder(**limits)
+    assert decoder.decode(b"data: a\n\n") == [ev("a")]
+    chunk = b"data: " + b"x" * size + b"\n\n"
+    if message is None:
+        assert decoder.decode(chunk) == [ev("x" * size)]
+    else:
+        with pytest.raises(EventTooLarge, match=message):
+            decoder.decode(chunk)
 
 
 def test_event_over_the_limit_from_many_lines_raises() -> None:
