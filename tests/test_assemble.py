@@ -692,6 +692,20 @@ def test_usage_before_the_choices_is_read_from_every_chunk() -> None:
     assert completion.text == "abc"
 
 
+def test_filter_results_before_the_choices_are_kept_from_every_chunk() -> None:
+    head = '{"id":"c","prompt_filter_results":[{"prompt_index":%d}],"choices":'
+    assembler = StreamAssembler()
+    feed_all(
+        assembler,
+        raw(head % 0 + '[{"index":0,"delta":{"content":"a"}}]}'),
+        raw(head % 1 + "[]}"),
+        raw(head % 1 + "[]}"),
+    )
+    completion = assembler.finish()
+    assert completion.prompt_filter_results == [{"prompt_index": 1}, {"prompt_index": 1}]
+    assert completion.text == "a"
+
+
 def test_text_so_far_is_choice_zero_content_without_taking_it() -> None:
     assembler = StreamAssembler()
     assert assembler.text_so_far() == ""

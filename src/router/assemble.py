@@ -283,8 +283,11 @@ class StreamAssembler:
             or head.get("choices") != 0
             or "error" in head
             or head.get("usage") is not None
+            or "prompt_filter_results" in head
         ):
-            return  # a head carrying an error or usage must be read from every chunk
+            # A head carrying an error, usage or filter results must be read from every
+            # chunk: each chunk's filter results are kept, not just the first's.
+            return
         self._prefix = prefix
 
     def _feed_unusual(self, data: str) -> bool:
