@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import pytest
 
-from router.redact import REDACTED, is_secret_header, redact_headers, redact_text, redact_value
+from router.redact import (
+    REDACTED,
+    SECRET_HEADERS,
+    is_secret_header,
+    redact_headers,
+    redact_text,
+    redact_value,
+)
 
 KEY = "sk-proj-abcdefghijklmnop1234"
 
 
 @pytest.mark.parametrize(
-    "name", ["Authorization", "authorization", "api-key", "API-Key", "x-api-key", "Cookie"]
+    "name",
+    sorted({*SECRET_HEADERS, "Authorization", "API-Key", "Cookie", "Proxy-Authorization"}),
 )
 def test_every_credential_header_is_redacted(name: str) -> None:
     assert is_secret_header(name)
@@ -18,6 +26,12 @@ def test_every_credential_header_is_redacted(name: str) -> None:
         name: REDACTED,
         "Accept": "text/event-stream",
     }
+
+
+def test_every_header_that_carries_a_credential_is_listed() -> None:
+    # Those the router sends (OpenAI, Azure) and those proxies and compatible servers use.
+    carriers = {"authorization", "proxy-authorization", "api-key", "x-api-key", "openai-api-key"}
+    assert carriers <= SECRET_HEADERS
 
 
 def test_headers_given_as_pairs() -> None:
