@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from router.errors import PolicyError
+from router.errors import Diagnostic, PolicyError
+from router.intent import FIELDS
 from router.policy.cases import load_cases
 
 RULES = ["user-facing", "parsed"]
@@ -108,3 +112,34 @@ def test_an_intent_the_engine_rejects_points_at_the_field() -> None:
         "    expect: {mode: batch}\n"
     )
     assert error.startswith("c.yaml:3:30: error: invalid intent: intent expected_tokens")
+
+
+_YAML_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 3)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=2) | st.dictionaries(st.text(max_size=3), inner, max_size=2)
+    ),
+    max_leaves=4,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    name=st.sampled_from([*FIELDS, "labels.route", "labels.", "nope"]),
+    value=_YAML_VALUES,
+)
+def test_any_intent_value_gives_a_case_or_a_located_error(name: str, value: object) -> None:
+    # Whatever a case file's intent holds, the engine's verdict is a case or a PolicyError.
+    text = yaml.safe_dump(
+        {"cases": [{"name": "x", "intent": {name: value}, "expect": {"mode": "batch"}}]}
+    )
+    diagnostics: list[Diagnostic] = []
+    try:
+        load_cases(text, source="c.yaml")
+    except PolicyError as exc:
+        diagnostics = list(exc.diagnostics)
+    assert all(d.line >= 1 and d.code == "cases" for d in diagnostics)

@@ -222,8 +222,6 @@ def _check_intent(
         field_name = exc.field.split(".", 1)[0]
         line, column = node.keys.get(field_name, (node.line, node.column))
         problems.add(line, column, f"invalid intent: {exc}")
-    except TypeError as exc:  # a hint of a type no field takes
-        problems.add(node.line, node.column, f"invalid intent: {exc}")
 
 
 def _read_expect(
