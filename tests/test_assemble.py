@@ -271,6 +271,7 @@ def test_error_event_fails_the_stream(payload: str, message: str) -> None:
         ),
         ('{"choices": [{"index": 0, "logprobs": {"content": 3}}]}', "logprobs.content is int"),
         ('{"choices": [{"index": 0, "finish_reason": 1}]}', "finish_reason is int"),
+        ('{"choices": [], "prompt_filter_results": {"a": 1}}', "prompt_filter_results"),
     ],
 )
 def test_undecodable_data_fails_and_keeps_what_came_before(raw: str, hint: str) -> None:
@@ -646,6 +647,18 @@ def test_shared_head_with_bad_data_after_it_fails_like_a_full_parse() -> None:
     assert assembler.finish().text == "a"
 
 
+def test_shared_head_with_data_after_the_object_fails_like_a_full_parse() -> None:
+    assembler = StreamAssembler()
+    feed_all(
+        assembler,
+        raw(HEAD + '[{"index":0,"delta":{"content":"a"}}]}'),
+        raw(HEAD + '[{"index":0,"delta":{"content":"b"}}]}}'),
+    )
+    assert assembler.error is not None
+    assert "not JSON" in assembler.error["message"]
+    assert assembler.finish().text == "a"
+
+
 def test_shared_head_with_an_error_after_the_choices() -> None:
     assembler = StreamAssembler()
     feed_all(
@@ -690,6 +703,22 @@ def test_usage_before_the_choices_is_read_from_every_chunk() -> None:
     assert completion.usage is not None
     assert completion.usage.total_tokens == 2
     assert completion.text == "abc"
+
+
+def test_usage_in_a_repeated_head_is_read_again_after_other_usage() -> None:
+    # Usage is "last non-null wins": a head seen before must be read again when a chunk in
+    # between (here one without choices) reported other usage.
+    with_usage = '{"id":"c","usage":{"total_tokens":1},"choices":[{"index":0,"delta":{}}]}'
+    assembler = StreamAssembler()
+    feed_all(
+        assembler,
+        raw(with_usage),
+        raw('{"id":"c","usage":{"total_tokens":2}}'),
+        raw(with_usage),
+    )
+    usage = assembler.finish().usage
+    assert usage is not None
+    assert usage.total_tokens == 1
 
 
 def test_filter_results_before_the_choices_are_kept_from_every_chunk() -> None:
