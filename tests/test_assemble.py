@@ -332,6 +332,14 @@ def test_metadata_first_non_empty_wins_and_fingerprint_usage_last_non_null() -> 
     assert completion.usage.total_tokens == 2
 
 
+def test_created_must_be_an_integer_not_a_boolean() -> None:
+    assembler = StreamAssembler()
+    feed_all(assembler, data({"created": True, "choices": []}), chunk(delta(content="a")))
+    created = assembler.finish().created
+    assert created is not True  # True == 1: the type is what is checked here
+    assert created == 1
+
+
 def test_null_and_missing_delta_fields_are_harmless() -> None:
     assembler = StreamAssembler()
     feed_all(

@@ -571,7 +571,7 @@ class StreamAssembler:
                 self._model = _text(value, "model")
         if self._created is None:
             value = chunk.get("created")
-            if value and isinstance(value, int):
+            if value and value.__class__ is int:  # not a bool, as in whole answers
                 self._created = value
         self._need_meta = self._id is None or self._model is None or self._created is None
 
