@@ -341,6 +341,7 @@ def test_unknown_status_phrase() -> None:
         ({"message": "too long", "code": "context_length_exceeded", "type": "error"}, False),
         ({"message": "bad max_tokens", "type": "BadRequestError", "code": 400}, False),
         ({"message": "busy", "type": "ServiceUnavailableError", "code": 503}, True),
+        ({"message": "odd", "type": "error", "code": 42}, True),  # 42 is no HTTP status
     ],
 )
 def test_stream_error_verdict(error: dict[str, Any], retryable: bool) -> None:
