@@ -39,7 +39,7 @@ class UpstreamErrorInfo:
     payload: Any = None
 
     def to_dict(self) -> dict[str, Any]:
-        """`{"type", "message", ...}`: the JSON shape CLI reports use."""
+        """The verdict as JSON-ready data: every field but the parsed `payload`."""
         return {
             "type": self.type,
             "message": self.message,
