@@ -486,8 +486,8 @@ class CallCore:
             payload = json.loads(body)
             if not isinstance(payload, dict):
                 raise TypeError(f"a JSON {type(payload).__name__}, expected an object")
-            if "error" in payload and "choices" not in payload:
-                info = self.dialect.parse_error(self.status_code or 200, body)
+            info = self.dialect.body_error(payload)
+            if info is not None:
                 raise AttemptFailed(
                     StreamFailed(
                         redact_text(

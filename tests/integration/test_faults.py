@@ -353,3 +353,26 @@ def test_clocks_hold_with_a_callers_async_client(provider: SimulatedProvider) ->
     error = asyncio.run(asyncio.wait_for(main(), timeout=10))
     assert isinstance(error, FirstTokenTimeout)
     assert within(time.monotonic() - started, FIRST_TOKEN)
+
+
+def test_error_behind_a_200_in_a_whole_answer_is_retried_by_its_own_verdict(
+    kind: str, provider: SimulatedProvider
+) -> None:
+    provider.set_default(Reply.text(TEXT))
+    provider.enqueue(Fault.error_event(message="overloaded", error_type="server_error"))
+    out = run_call(kind, provider, policy(mode="batch", attempts=2))
+    assert out.error is None, out.error
+    assert outcomes(out.result) == ["failed", "ok"]
+    assert out.result.text == TEXT
+
+
+def test_error_behind_a_200_that_no_retry_can_help_fails_at_once(
+    kind: str, provider: SimulatedProvider
+) -> None:
+    provider.set_default(
+        Fault.error_event(message="no credit left", error_type="insufficient_quota")
+    )
+    out = run_call(kind, provider, policy(mode="batch", attempts=3))
+    assert isinstance(out.error, StreamFailed)
+    assert "the provider sent an error: no credit left" in str(out.error)
+    assert len(provider.chat_requests) == 1

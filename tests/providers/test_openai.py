@@ -410,3 +410,36 @@ def test_parse_stream_error_keeps_the_error_object_as_payload() -> None:
     info = DIALECT.parse_stream_error(error)
     assert info.payload == error
     assert info.status_code is None
+
+
+@pytest.mark.parametrize(
+    ("payload", "retryable"),
+    [
+        ({"error": {"message": "overloaded", "type": "server_error"}}, True),
+        ({"error": {"message": "slow down", "code": 429}}, True),
+        ({"error": {"message": "quota", "type": "insufficient_quota"}}, False),
+        ({"error": {"message": "bad", "code": 400}}, False),
+        ({"error": "upstream timed out", "choices": []}, True),
+    ],
+)
+def test_body_error_reads_the_verdict_from_the_error_not_the_200(
+    payload: dict[str, Any], retryable: bool
+) -> None:
+    info = DIALECT.body_error(payload)
+    assert info is not None
+    assert info.retryable is retryable
+    with pytest.raises(ProtocolError, match="error payload"):
+        DIALECT.parse_response(payload)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"error": None, "choices": [{"index": 0, "message": {"content": "hi"}}]},
+        {"error": {"message": "x"}, "choices": [{"index": 0, "message": {"content": "hi"}}]},
+        {"error": None},
+        {"id": "x"},
+    ],
+)
+def test_body_error_is_none_beside_an_answer_or_without_an_error(payload: dict[str, Any]) -> None:
+    assert DIALECT.body_error(payload) is None

@@ -69,6 +69,13 @@ class Dialect(Protocol):
         """The `Completion` of a whole (batch) answer; `ProtocolError` when it is not one."""
         ...
 
+    def body_error(self, payload: Mapping[str, Any]) -> UpstreamErrorInfo | None:
+        """The error a whole answer's body carries instead of an answer, or None.
+
+        Some servers send one behind a 200; `parse_response` and the call core share this test.
+        """
+        ...
+
     def parse_error(self, status_code: int, body: bytes) -> UpstreamErrorInfo:
         """Read an error status's body (JSON or not) and say whether a retry can help."""
         ...

@@ -99,8 +99,8 @@ class ChatCompletionsDialect:
                 f"response body is a JSON {type(payload).__name__}, expected a chat.completion "
                 "object"
             )
-        if payload.get("error") is not None and not payload.get("choices"):
-            info = self.parse_stream_error(_error_object(payload["error"]))
+        info = self.body_error(payload)
+        if info is not None:
             raise ProtocolError(f"response body is an error payload: {info.message}")
         raw_choices = payload.get("choices")
         if not isinstance(raw_choices, list):
@@ -123,6 +123,17 @@ class ChatCompletionsDialect:
         )
 
     # --- errors ------------------------------------------------------------------------
+
+    def body_error(self, payload: Mapping[str, Any]) -> UpstreamErrorInfo | None:
+        """The error a whole response carries in place of an answer, or None.
+
+        An `error` with no `choices` beside it, as some servers send behind a 200. The 200
+        says nothing, so whether a retry can help is read from the error itself, as for an
+        error inside a stream.
+        """
+        if payload.get("error") is not None and not payload.get("choices"):
+            return self.parse_stream_error(_error_object(payload["error"]))
+        return None
 
     def parse_error(self, status_code: int, body: bytes) -> UpstreamErrorInfo:
         """Read an error answer's body and say whether a retry can help.
