@@ -78,7 +78,12 @@ def tool_call_id() -> str:
 
 
 def is_progress(delta: Mapping[str, Any]) -> bool:
-    """True when a delta carries something for the caller (DESIGN's "progress")."""
+    """True when a delta carries something for the caller (DESIGN's "progress").
+
+    For the deltas `ChunkFactory` writes (content, refusal, `reasoning_content`, tool calls):
+    the assembler's wider reading (`reasoning`, legacy `function_call`) has nothing more to
+    find in them.
+    """
     return bool(
         delta.get("content")
         or delta.get("refusal")
