@@ -131,16 +131,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def format_ms(ms: float | None) -> str:
-    """A duration in milliseconds the way a policy writes it: 250ms, 0.5s, 30s, 10m, 2h."""
+    """A duration in milliseconds the way a policy writes it (250ms, 0.5s, 30s, 10m, 2h)."""
     if ms is None:
         return "none"
-    if ms >= 3_600_000 and ms % 3_600_000 == 0:
-        return f"{int(ms // 3_600_000)}h"
-    if ms >= 60_000 and ms % 60_000 == 0:
-        return f"{int(ms // 60_000)}m"
-    if ms >= 1000:
-        return f"{ms / 1000:g}s"
-    return f"{ms:g}ms"
+    from router.policy.grammar import format_duration_ms  # loaded with the policy already
+
+    return format_duration_ms(ms)
 
 
 def _value(value: object) -> str:

@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from router.policy.grammar import format_duration_ms
+
 __all__ = [
     "DEFAULTS",
     "Case",
@@ -199,12 +201,7 @@ def format_value(value: object) -> str:
 def _seconds_text(seconds: object) -> str:
     if not isinstance(seconds, int | float) or isinstance(seconds, bool):
         return format_value(seconds)
-    ms = seconds * 1000
-    if ms >= 60_000 and ms % 60_000 == 0:
-        return f"{int(ms // 60_000)}m"
-    if ms >= 1000:
-        return f"{seconds:g}s"
-    return f"{ms:g}ms"
+    return format_duration_ms(seconds * 1000)
 
 
 # --- loading -------------------------------------------------------------------------------------

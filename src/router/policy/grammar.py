@@ -28,6 +28,7 @@ __all__ = [
     "TIMEOUT_KEYS",
     "TOP_KEYS",
     "VALIDATE_KEYS",
+    "format_duration_ms",
     "parse_duration",
 ]
 
@@ -70,3 +71,17 @@ def parse_duration(text: str) -> float | None:
     if match is None:
         return None
     return float(match.group(1)) * _UNIT_SECONDS[match.group(3)]
+
+
+def format_duration_ms(ms: float) -> str:
+    """A duration in milliseconds the way a policy writes it: 250ms, 0.5s, 30s, 10m, 2h.
+
+    Whole hours and minutes in those units; `parse_duration` reads every result back.
+    """
+    if ms >= 3_600_000 and ms % 3_600_000 == 0:
+        return f"{int(ms // 3_600_000)}h"
+    if ms >= 60_000 and ms % 60_000 == 0:
+        return f"{int(ms // 60_000)}m"
+    if ms >= 1000:
+        return f"{ms / 1000:g}s"
+    return f"{ms:g}ms"
