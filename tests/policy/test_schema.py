@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import typing
@@ -12,6 +13,8 @@ import jsonschema
 import pydantic
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from router.errors import PolicyError
 from router.intent import FIELDS
@@ -101,6 +104,13 @@ DOCUMENTS: list[dict[str, Any]] = [
     {"version": 1, "defaults": {"timeouts": {"idle": 5}}},
     {"version": 1, "defaults": {"timeouts": {"idle": "5 s"}}},
     {"version": 1, "defaults": {"timeouts": {"idle": " 5s"}}},
+    {"version": 1, "defaults": {"timeouts": {"idle": "0s"}}},
+    {"version": 1, "defaults": {"timeouts": {"idle": "0.0ms"}}},
+    {"version": 1, "defaults": {"timeouts": {"idle": ".0s"}}},
+    {"version": 1, "defaults": {"timeouts": {"idle": "0.05s", "total": "010m"}}},
+    {"version": 1, "defaults": {"retries": {"backoff": {"initial": ".5s", "max": "0"}}}},
+    {"version": True},
+    {"version": 2},
     {"version": 1, "defaults": {"retries": {"attempts": 0}}},
     {"version": 1, "defaults": {"retries": {"attempts": 2, "backoff": {"initial": "1s"}}}},
     {"version": 1, "defaults": {"stream": {"include_usage": "always", "fallback": "none"}}},
@@ -174,6 +184,20 @@ def test_a_duration_with_a_trailing_newline_is_refused_by_the_loader_and_the_mod
     document = {"version": 1, "defaults": {"timeouts": {"idle": "5s\n"}}}
     assert loader_accepts(document) is False
     assert models_accept(document) is False
+
+
+def test_a_fractional_version_is_refused_by_the_loader_and_the_models() -> None:
+    # Not in DOCUMENTS: to JSON Schema 1.0 is the integer 1, so `const: 1` takes it.
+    document = {"version": 1.0}
+    assert loader_accepts(document) is False
+    assert models_accept(document) is False
+
+
+@given(st.from_regex(r"\A[0-9.]{1,6}(ms|s|m|h)\Z"))
+def test_the_duration_pattern_takes_exactly_what_parses_to_more_than_zero(text: str) -> None:
+    seconds = g.parse_duration(text)
+    positive = seconds is not None and seconds > 0
+    assert bool(re.fullmatch(g.DURATION_PATTERN, text)) is positive
 
 
 def test_the_generated_schema_is_a_valid_json_schema() -> None:

@@ -59,15 +59,17 @@ OPERATORS_BY_KIND: Final[dict[str, tuple[str, ...]]] = {
 #: Fields a condition may test (labels are tested one key at a time, as `labels.<key>`).
 CONDITION_FIELDS: Final = tuple(name for name in FIELDS if name != "labels")
 
-#: A duration as text; the JSON Schema carries this very pattern, so both accept alike.
-DURATION_PATTERN: Final = r"^(\d+(\.\d+)?|\.\d+)(ms|s|m|h)$"
-_DURATION = re.compile(DURATION_PATTERN)
+#: A duration more than zero, as the JSON Schema and its models accept it: what the loader
+#: accepts too. No lookahead: pydantic's regex engine has none.
+DURATION_PATTERN: Final = r"^(\d*[1-9]\d*(\.\d+)?|\d+\.\d*[1-9]\d*|\.\d*[1-9]\d*)(ms|s|m|h)$"
+#: Any duration, zero included: the loader reads zero so as to say it must be more than zero.
+_DURATION = re.compile(r"(\d+(\.\d+)?|\.\d+)(ms|s|m|h)")
 _UNIT_SECONDS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 def parse_duration(text: str) -> float | None:
     """Seconds for `250ms`, `0.5s`, `5s`, `10m`, `1h`; None when `text` is not a duration."""
-    match = _DURATION.fullmatch(text)  # so `$` does not let a trailing newline through
+    match = _DURATION.fullmatch(text)
     if match is None:
         return None
     return float(match.group(1)) * _UNIT_SECONDS[match.group(3)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from router.policy.grammar import DURATION_PATTERN
@@ -259,6 +259,15 @@ class PolicyModel(_Strict):
     description: str | Unset = None
     defaults: OptionsModel | Unset = None
     rules: list[RuleModel] | None = None
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _an_integer(cls, value: Any) -> Any:
+        # A Literal compares by value, so `true` and `1.0` would pass; the loader reads an
+        # integer. (The JSON Schema's `const: 1` refuses `true`; 1.0 is an integer to it.)
+        if type(value) is not int:
+            raise ValueError(f"version is the integer 1, not {value!r}")
+        return value
 
 
 def policy_json_schema() -> dict[str, Any]:
